@@ -1,0 +1,128 @@
+// Package nethttp is the native transport of package smh: API calls and
+// part uploads over net/http. The browser build never links it (net/http
+// would add about 7 MB to the .wasm).
+package nethttp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash"
+	"hash/crc64"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/smhupload/smh-upload/smh"
+)
+
+// maxErrorBody bounds what is read of a part answer: success has none, errors are small XML.
+const maxErrorBody = 64 << 10
+
+// Transport implements smh.Transport with an *http.Client.
+type Transport struct {
+	// Client defaults to a client without an overall timeout: parts are
+	// large, and the engine's stall watchdog catches a dead connection.
+	Client *http.Client
+}
+
+// New returns a Transport over http.DefaultTransport.
+func New() *Transport { return &Transport{Client: &http.Client{}} }
+
+func (t *Transport) client() *http.Client {
+	if t.Client != nil {
+		return t.Client
+	}
+	return http.DefaultClient
+}
+
+// Do sends an API call and reads the whole answer.
+func (t *Transport) Do(ctx context.Context, r *smh.Request) (*smh.Response, error) {
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range r.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := t.client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &smh.Response{StatusCode: resp.StatusCode, Header: header(resp.Header), Body: b}, nil
+}
+
+// Put streams [Offset, Offset+Length) of a Body that is an io.ReaderAt,
+// hashing it on the way, so each attempt reads the part once from a fresh
+// section reader.
+func (t *Transport) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, error) {
+	ra, ok := r.Body.(io.ReaderAt)
+	if !ok {
+		return nil, fmt.Errorf("nethttp: body %T is not an io.ReaderAt", r.Body)
+	}
+	cr := &countingReader{r: io.NewSectionReader(ra, r.Offset, r.Length), crc: crc64.New(smh.ECMATable), progress: r.Progress}
+	var body io.Reader = cr
+	if r.Length == 0 {
+		body = http.NoBody
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, r.URL, body)
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = r.Length
+	for k, v := range r.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := t.client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body) // let the connection be reused
+	return &smh.PutResponse{
+		Response: smh.Response{StatusCode: resp.StatusCode, Header: header(resp.Header), Body: b},
+		CRC64:    cr.crc.Sum64(),
+		Hashed:   cr.n == r.Length,
+	}, nil
+}
+
+func header(h http.Header) smh.Header {
+	out := make(smh.Header, len(h))
+	for k, v := range h {
+		out[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	return out
+}
+
+// countingReader hashes and counts what the HTTP client reads.
+type countingReader struct {
+	r        io.Reader
+	crc      hash.Hash64
+	n        int64
+	progress func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	if k > 0 {
+		_, _ = c.crc.Write(p[:k])
+		c.n += int64(k)
+		if c.progress != nil {
+			c.progress(c.n)
+		}
+	}
+	return k, err
+}

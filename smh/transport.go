@@ -1,0 +1,134 @@
+package smh
+
+import (
+	"context"
+	"crypto/md5"
+	"hash/crc64"
+	"io"
+	"strings"
+)
+
+// Header holds HTTP headers with lower-case names and one value each. The
+// module defines its own so the browser build never links net/http.
+type Header map[string]string
+
+// Get returns the value of name, case-insensitively.
+func (h Header) Get(name string) string { return h[strings.ToLower(name)] }
+
+// Set stores value under the lower-cased name.
+func (h Header) Set(name, value string) { h[strings.ToLower(name)] = value }
+
+// Request is one small SMH API call. Bodies are JSON and small.
+type Request struct {
+	Method string
+	URL    string
+	Header Header
+	Body   []byte
+}
+
+// Response is the answer to a Request or a PutRequest.
+type Response struct {
+	StatusCode int
+	Header     Header
+	Body       []byte // the whole body for API calls; at most a small error body for puts
+}
+
+// Doer sends SMH API calls. A transport error (no response) is returned as
+// err; any HTTP status is a Response.
+type Doer interface {
+	Do(ctx context.Context, req *Request) (*Response, error)
+}
+
+// PutRequest sends Length bytes of Body from Offset to URL with Header. The
+// transport decides how to read Body: natively from an io.ReaderAt, in the
+// browser by slicing a Blob, so part bytes need not pass through Go memory.
+type PutRequest struct {
+	URL    string
+	Header Header
+	Body   Body
+	Offset int64
+	Length int64
+	// Progress, when set, is called with the bytes of this attempt sent so far.
+	Progress func(sent int64)
+}
+
+// PutResponse is the storage host's answer to a PutRequest.
+type PutResponse struct {
+	Response
+	// CRC64 is the CRC-64/ECMA of the bytes actually sent, valid when Hashed.
+	// Transports hash while they send so the part is read once; when they
+	// cannot, the engine asks Body.Sum.
+	CRC64  uint64
+	Hashed bool
+}
+
+// PartPutter sends part bodies to the storage host.
+type PartPutter interface {
+	Put(ctx context.Context, req *PutRequest) (*PutResponse, error)
+}
+
+// Transport is what a platform provides: API calls and part uploads.
+type Transport interface {
+	Doer
+	PartPutter
+}
+
+// Body is the source file.
+type Body interface {
+	Size() int64
+	// Sum reads [off, off+n) and returns its CRC-64/ECMA and MD5. The engine
+	// uses it to check parts a previous run uploaded, and when a transport
+	// did not hash what it sent.
+	Sum(ctx context.Context, off, n int64) (Sum, error)
+}
+
+// Sum is the checksum pair of a byte range.
+type Sum struct {
+	CRC64 uint64
+	MD5   [md5.Size]byte
+}
+
+// ReaderAtBody is a Body over an io.ReaderAt, such as an *os.File or a
+// *bytes.Reader. It is also an io.ReaderAt, which native transports read.
+type ReaderAtBody struct {
+	r    io.ReaderAt
+	size int64
+}
+
+// NewReaderAtBody returns a Body of size bytes read from r.
+func NewReaderAtBody(r io.ReaderAt, size int64) *ReaderAtBody {
+	return &ReaderAtBody{r: r, size: size}
+}
+
+// Size returns the body's length.
+func (b *ReaderAtBody) Size() int64 { return b.size }
+
+// ReadAt reads from the underlying reader.
+func (b *ReaderAtBody) ReadAt(p []byte, off int64) (int, error) { return b.r.ReadAt(p, off) }
+
+// Sum hashes [off, off+n) in 1 MiB steps, checking ctx between them.
+func (b *ReaderAtBody) Sum(ctx context.Context, off, n int64) (Sum, error) {
+	c := crc64.New(ECMATable)
+	m := md5.New()
+	w := io.MultiWriter(c, m)
+	buf := make([]byte, 32<<10)
+	r := io.NewSectionReader(b.r, off, n)
+	var done int64
+	for done < n {
+		if err := ctx.Err(); err != nil {
+			return Sum{}, err
+		}
+		k, err := io.CopyBuffer(w, io.LimitReader(r, 1<<20), buf)
+		done += k
+		if err != nil {
+			return Sum{}, err
+		}
+		if k == 0 {
+			return Sum{}, io.ErrUnexpectedEOF
+		}
+	}
+	var s Sum
+	s.CRC64 = c.Sum64()
+	copy(s.MD5[:], m.Sum(nil))
+	return s, nil
+}
