@@ -1,0 +1,442 @@
+package emulator
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cosError is a COS XML error answer.
+type cosError struct {
+	status     int
+	code       string
+	msg        string
+	serverTime bool // add <ServerTime> (expiry and skew answers)
+	retryAfter time.Duration
+}
+
+var errExpired = &cosError{status: 403, code: "AccessDenied", msg: "Request has expired", serverTime: true}
+
+// cosEscape percent-encodes everything but the unreserved characters, as COS signing does.
+func cosEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			b.WriteString("%" + strings.ToUpper(hex.EncodeToString([]byte{c})))
+		}
+	}
+	return b.String()
+}
+
+func hmacSHA1Hex(key []byte, msg string) string {
+	m := hmac.New(sha1.New, key)
+	m.Write([]byte(msg))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// cosSignature computes q-signature (smh-api.md §6.2):
+// SignKey = HMAC-SHA1(SecretKey, KeyTime); HttpString = method\nuripath\nparams\nheaders\n;
+// StringToSign = sha1\nSignTime\nSHA1(HttpString)\n; Signature = HMAC-SHA1(SignKey, StringToSign).
+func cosSignature(secret []byte, keyTime, signTime, method, uriPath, params, headers string) string {
+	signKey := hmacSHA1Hex(secret, keyTime)
+	httpString := method + "\n" + uriPath + "\n" + params + "\n" + headers + "\n"
+	sum := sha1.Sum([]byte(httpString))
+	return hmacSHA1Hex([]byte(signKey), "sha1\n"+signTime+"\n"+hex.EncodeToString(sum[:])+"\n")
+}
+
+// signedList renders the listed query parameters or headers as COS signs them: key=value pairs with
+// lower-case keys and encoded values, joined by "&", in list order.
+func signedList(list string, get func(string) string) string {
+	if list == "" {
+		return ""
+	}
+	var parts []string
+	for _, k := range strings.Split(list, ";") {
+		parts = append(parts, cosEscape(strings.ToLower(k))+"="+cosEscape(get(k)))
+	}
+	return strings.Join(parts, "&")
+}
+
+// queryGet looks a query parameter up case-insensitively (COS signs lower-cased keys).
+func queryGet(q url.Values, key string) (string, bool) {
+	if v, ok := q[key]; ok && len(v) > 0 {
+		return v[0], true
+	}
+	for k, v := range q {
+		if strings.EqualFold(k, key) && len(v) > 0 {
+			return v[0], true
+		}
+	}
+	return "", false
+}
+
+func parseWindow(s string) (int64, int64, bool) {
+	a, b, ok := strings.Cut(s, ";")
+	if !ok {
+		return 0, 0, false
+	}
+	start, err1 := strconv.ParseInt(a, 10, 64)
+	end, err2 := strconv.ParseInt(b, 10, 64)
+	return start, end, err1 == nil && err2 == nil && start <= end
+}
+
+// verifyLocked checks the Authorization and x-cos-security-token of a PUT for task t.
+func (e *Emulator) verifyLocked(r *http.Request, t *task) *cosError {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return &cosError{status: 403, code: "AccessDenied", msg: "Access Denied."}
+	}
+	f := map[string]string{}
+	for _, kv := range strings.Split(auth, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		f[k] = v
+	}
+	mismatch := &cosError{status: 403, code: "SignatureDoesNotMatch",
+		msg: "The Signature you specified does not match what we calculated."}
+	is := e.issues[f["q-ak"]]
+	if f["q-sign-algorithm"] != "sha1" || is == nil || is.task != t {
+		return mismatch
+	}
+	signStart, signEnd, ok1 := parseWindow(f["q-sign-time"])
+	keyStart, keyEnd, ok2 := parseWindow(f["q-key-time"])
+	if !ok1 || !ok2 {
+		return mismatch
+	}
+	q := r.URL.Query()
+	params := signedList(f["q-url-param-list"], func(k string) string { v, _ := queryGet(q, k); return v })
+	headers := signedList(f["q-header-list"], r.Header.Get)
+	want := cosSignature(is.secret, f["q-key-time"], f["q-sign-time"], strings.ToLower(r.Method), r.URL.Path, params, headers)
+	if !hmac.Equal([]byte(want), []byte(f["q-signature"])) {
+		return mismatch
+	}
+	if r.Header.Get("x-cos-security-token") != t.securityToken {
+		// Guess: a temporary key whose session token is missing or wrong is an unknown key to COS.
+		return &cosError{status: 403, code: "InvalidAccessKeyId", msg: "The access key Id format you provided is invalid."}
+	}
+	now := e.now().Unix()
+	if now < max(signStart, keyStart) {
+		// Guess: a window that starts in the server's future is reported as clock skew.
+		return &cosError{status: 403, code: "RequestTimeTooSkewed",
+			msg: "The difference between the request time and the server's time is too large.", serverTime: true}
+	}
+	if now >= min(signEnd, keyEnd) || is.gen < e.expiredGen {
+		return errExpired
+	}
+	return nil
+}
+
+// ---- CORS ----
+
+const (
+	cosExpose = "ETag, x-cos-hash-crc64ecma, x-cos-request-id, x-smh-request-id, Date, Content-Length, Retry-After"
+	apiExpose = cosExpose + ", x-smh-size, x-smh-crc64, x-smh-etag, x-smh-type, x-smh-creation-time, x-smh-content-type"
+	// allowHeaders answers a preflight that names no headers.
+	allowHeaders = "authorization, content-type, x-cos-security-token, x-cos-traffic-limit, x-cos-sdk-retry"
+)
+
+// setCORS adds the headers every answer carries, as a bucket with the recommended CORS rule would.
+func (e *Emulator) setCORS(w http.ResponseWriter, r *http.Request, cos bool) {
+	h := w.Header()
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		origin = "*"
+	} else {
+		h.Add("Vary", "Origin")
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	switch {
+	case !cos:
+		h.Set("Access-Control-Expose-Headers", apiExpose)
+	case !e.hideExp.Load():
+		h.Set("Access-Control-Expose-Headers", cosExpose)
+	}
+}
+
+// preflight answers OPTIONS: every method the uploads use, the requested headers (AllowedHeader "*").
+func (e *Emulator) preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "PUT, GET, POST, DELETE, HEAD")
+	req := r.Header.Get("Access-Control-Request-Headers")
+	if req == "" {
+		req = allowHeaders
+	}
+	h.Set("Access-Control-Allow-Headers", req)
+	h.Set("Access-Control-Max-Age", "86400")
+	h.Add("Vary", "Access-Control-Request-Headers")
+	h.Set("Content-Length", "0")
+	e.stamp(w)
+	w.WriteHeader(http.StatusOK)
+}
+
+// ---- the COS host ----
+
+type cosCall struct {
+	e   *Emulator
+	w   http.ResponseWriter
+	r   *http.Request
+	rid string
+}
+
+func (c *cosCall) fail(ce *cosError) {
+	h := c.w.Header()
+	if ce.retryAfter > 0 {
+		h.Set("Retry-After", retryAfterSeconds(ce.retryAfter))
+	}
+	var b strings.Builder
+	b.WriteString("<?xml version='1.0' encoding='utf-8' ?>\n<Error>\n")
+	elem := func(name, v string) {
+		b.WriteString("\t<" + name + ">")
+		xml.EscapeText(&b, []byte(v))
+		b.WriteString("</" + name + ">\n")
+	}
+	elem("Code", ce.code)
+	elem("Message", ce.msg)
+	elem("Resource", c.r.Host+c.r.URL.Path)
+	elem("RequestId", c.rid)
+	elem("TraceId", c.rid) // guess: an opaque trace id; the request id serves
+	if ce.serverTime {
+		elem("ServerTime", c.e.now().UTC().Format(time.RFC3339))
+	}
+	b.WriteString("</Error>")
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	c.e.stamp(c.w)
+	c.w.WriteHeader(ce.status)
+	io.WriteString(c.w, b.String())
+}
+
+// failDrained reads and discards the body first, so the client always gets to read the answer.
+func (c *cosCall) failDrained(ce *cosError) {
+	io.Copy(io.Discard, c.r.Body)
+	c.fail(ce)
+}
+
+func (e *Emulator) serveCOS(w http.ResponseWriter, r *http.Request) {
+	c := &cosCall{e: e, w: w, r: r, rid: randHex(16)}
+	w.Header().Set("x-cos-request-id", c.rid)
+	e.setCORS(w, r, true)
+	if r.Method == http.MethodOptions {
+		e.preflight(w, r)
+		return
+	}
+	if r.Method != http.MethodPut {
+		// Only uploads are emulated on the COS host.
+		c.failDrained(&cosError{status: 405, code: "MethodNotAllowed", msg: "The specified method is not allowed against this resource."})
+		return
+	}
+	c.put()
+}
+
+func (c *cosCall) put() {
+	e, r := c.e, c.r
+	q := r.URL.Query()
+	uploadID, multipart := queryGet(q, "uploadId")
+	partStr, _ := queryGet(q, "partNumber")
+	op := "object.put"
+	if multipart {
+		op = "part"
+	}
+	e.count(op)
+	if !e.delay(r) {
+		abort()
+	}
+	key := strings.TrimPrefix(r.URL.Path, "/")
+	partNumber, perr := strconv.Atoi(partStr)
+
+	if multipart {
+		e.mu.Lock()
+		hook := e.onPart
+		info := PartInfo{UploadID: uploadID, PartNumber: partNumber}
+		if t := e.uploads[uploadID]; t != nil {
+			info.ConfirmKey = t.confirmKey
+		}
+		e.mu.Unlock()
+		if hook != nil {
+			hook(info)
+		}
+	}
+
+	// Injected faults come first, as from a front end in the way.
+	e.mu.Lock()
+	f := takeFault(&e.cosFaults)
+	reset, stall := false, false
+	if f == nil && e.resets > 0 {
+		e.resets--
+		reset = true
+	} else if f == nil && e.stalls > 0 {
+		e.stalls--
+		stall = true
+	}
+	e.mu.Unlock()
+	switch {
+	case f != nil:
+		c.failDrained(&cosError{status: f.status, code: f.code, msg: "injected fault", retryAfter: f.retryAfter})
+		return
+	case reset:
+		c.reset()
+		return
+	case stall:
+		io.CopyN(io.Discard, r.Body, 1024)
+		select {
+		case <-r.Context().Done():
+		case <-e.closed:
+		}
+		abort() // no answer; the connection is dropped
+	}
+
+	if multipart && (perr != nil || partNumber < 1 || partNumber > MaxPartNumber) {
+		c.failDrained(&cosError{status: 400, code: "InvalidArgument", msg: "partNumber must be 1..10000"})
+		return
+	}
+	e.mu.Lock()
+	var t *task
+	if multipart {
+		t = e.uploads[uploadID]
+		if t != nil && t.objectKey != key {
+			t = nil
+		}
+	} else {
+		t = e.objects[key]
+	}
+	if t == nil {
+		e.mu.Unlock()
+		if multipart {
+			c.failDrained(&cosError{status: 404, code: "NoSuchUpload", msg: "The specified upload does not exist."})
+		} else {
+			// Guess: the credentials of a cancelled, confirmed or unknown simple task are no longer valid.
+			c.failDrained(&cosError{status: 403, code: "AccessDenied", msg: "Access Denied."})
+		}
+		return
+	}
+	if ce := e.verifyLocked(r, t); ce != nil {
+		if ce == errExpired {
+			e.counts["part.expired"]++
+		}
+		e.mu.Unlock()
+		c.failDrained(ce)
+		return
+	}
+	corrupt := e.corrupts > 0
+	if corrupt {
+		e.corrupts--
+	}
+	storeID := t.storeID
+	e.mu.Unlock()
+
+	restore := func() {
+		if corrupt {
+			e.mu.Lock()
+			e.corrupts++
+			e.mu.Unlock()
+		}
+	}
+	if v := r.Header.Get("x-cos-traffic-limit"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 819200 || n > 838860800 {
+			restore()
+			c.failDrained(&cosError{status: 400, code: "InvalidArgument", msg: "x-cos-traffic-limit must be 819200..838860800 bit/s"})
+			return
+		}
+	}
+	if r.ContentLength > MaxPartSize {
+		restore()
+		c.fail(&cosError{status: 400, code: "EntityTooLarge", msg: "Your proposed upload exceeds the maximum allowed object size."})
+		return
+	}
+
+	sk, err := e.newSink(e.uploadDir(storeID), r.ContentLength)
+	if err != nil {
+		restore()
+		c.failDrained(&cosError{status: 500, code: "InternalError", msg: err.Error()})
+		return
+	}
+	sk.corrupt = corrupt
+	n, err := io.Copy(sk, io.LimitReader(r.Body, MaxPartSize+1))
+	switch {
+	case err == nil && n > MaxPartSize:
+		sk.abort()
+		restore()
+		c.fail(&cosError{status: 400, code: "EntityTooLarge", msg: "Your proposed upload exceeds the maximum allowed object size."})
+		return
+	case errors.Is(err, io.ErrUnexpectedEOF) || err == nil && r.ContentLength >= 0 && n < r.ContentLength:
+		sk.abort()
+		restore()
+		c.fail(&cosError{status: 400, code: "IncompleteBody", msg: "The number of bytes provided is less than Content-Length."})
+		return
+	case err != nil:
+		sk.abort()
+		restore()
+		abort() // the client is gone
+	}
+	st, d, err := sk.finish()
+	if err != nil {
+		restore()
+		c.fail(&cosError{status: 500, code: "InternalError", msg: err.Error()})
+		return
+	}
+
+	e.mu.Lock()
+	alive := t.state == taskOpen && e.tasks[t.confirmKey] == t && t.objectKey == key &&
+		(!multipart && e.objects[key] == t || multipart && e.uploads[uploadID] == t)
+	if !alive { // cancelled or confirmed while the body was read
+		e.mu.Unlock()
+		e.discard(st)
+		if e.cfg.Dir != "" {
+			os.Remove(e.uploadDir(storeID)) // only if empty: the sink may have recreated it after cancel
+		}
+		c.fail(&cosError{status: 404, code: "NoSuchUpload", msg: "The specified upload does not exist."})
+		return
+	}
+	dest := e.partPath(storeID, partNumber)
+	if !multipart {
+		dest = e.objectPath(storeID)
+	}
+	b, err := e.commit(st, dest)
+	if err != nil {
+		e.mu.Unlock()
+		e.discard(st)
+		c.fail(&cosError{status: 500, code: "InternalError", msg: err.Error()})
+		return
+	}
+	p := &part{n: partNumber, size: d.size, md5: d.md5, crc: d.crc, modified: e.now(), blob: b}
+	if multipart {
+		t.parts[partNumber] = p
+	} else {
+		p.n = 1
+		t.object = p
+	}
+	e.mu.Unlock()
+
+	h := c.w.Header()
+	h.Set("ETag", quotedMD5(d.md5))
+	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(d.crc, 10))
+	h.Set("Content-Length", "0")
+	e.stamp(c.w)
+	c.w.WriteHeader(http.StatusOK)
+}
+
+// reset reads some of the body, then drops the connection without an answer. With HTTP/1 it hijacks the
+// connection and closes it with SO_LINGER 0 (a TCP reset); otherwise it aborts the handler.
+func (c *cosCall) reset() {
+	io.CopyN(io.Discard, c.r.Body, 16<<10)
+	conn, _, err := http.NewResponseController(c.w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	conn.Close()
+}
