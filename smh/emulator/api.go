@@ -988,7 +988,7 @@ func (c *apiCall) confirm() {
 		c.fail(aerr)
 		return
 	}
-	readers, etag, aerr := e.snapshotLocked(t)
+	readers, etag, total, aerr := e.snapshotLocked(t)
 	if aerr != nil {
 		e.mu.Unlock()
 		c.fail(aerr)
@@ -1004,7 +1004,7 @@ func (c *apiCall) confirm() {
 		close(done)
 	}()
 
-	st, d, err := e.assemble(readers)
+	st, d, err := e.assemble(readers, total)
 	if err != nil {
 		c.fail(errf(500, "InternalServerError", "assemble: %v", err))
 		return
@@ -1052,12 +1052,12 @@ func (c *apiCall) confirm() {
 // snapshotLocked checks that the task's bytes are complete and opens readers over them in order. It also
 // returns the COS-style ETag of the object: the MD5 of a simple object, or the MD5 of the part MD5s with the
 // part count for a multipart one (guess: SMH passes on the COS ETag).
-func (e *Emulator) snapshotLocked(t *task) ([]io.ReadCloser, string, *apiError) {
+func (e *Emulator) snapshotLocked(t *task) ([]io.ReadCloser, string, int64, *apiError) {
 	var parts []*part
 	var etag string
 	if !t.multipart {
 		if t.object == nil {
-			return nil, "", errf(404, "UploadIncomplete", "the object was not uploaded")
+			return nil, "", 0, errf(404, "UploadIncomplete", "the object was not uploaded")
 		}
 		parts = []*part{t.object}
 		etag = quotedMD5(t.object.md5)
@@ -1065,38 +1065,40 @@ func (e *Emulator) snapshotLocked(t *task) ([]io.ReadCloser, string, *apiError) 
 		for n := 1; n <= len(t.parts); n++ {
 			p := t.parts[n]
 			if p == nil {
-				return nil, "", errf(400, "MultipartUploadIncomplete", "the parts are not contiguous from 1")
+				return nil, "", 0, errf(400, "MultipartUploadIncomplete", "the parts are not contiguous from 1")
 			}
 			parts = append(parts, p)
 		}
 		if len(parts) == 0 {
-			return nil, "", errf(400, "MultipartUploadIncomplete", "no part was uploaded")
+			return nil, "", 0, errf(400, "MultipartUploadIncomplete", "no part was uploaded")
 		}
 		h := md5.New()
 		for i, p := range parts {
 			if i < len(parts)-1 && p.size < MinPartSize {
-				return nil, "", errf(400, "MultipartUploadPartTooSmall", "part %d is smaller than 1 MiB", p.n)
+				return nil, "", 0, errf(400, "MultipartUploadPartTooSmall", "part %d is smaller than 1 MiB", p.n)
 			}
 			h.Write(p.md5[:])
 		}
 		etag = fmt.Sprintf(`"%x-%d"`, h.Sum(nil), len(parts))
 	}
+	var total int64
 	readers := make([]io.ReadCloser, 0, len(parts))
 	for _, p := range parts {
+		total += p.size
 		rc, err := p.blob.open()
 		if err != nil {
 			for _, r := range readers {
 				r.Close()
 			}
-			return nil, "", errf(500, "InternalServerError", "open part: %v", err)
+			return nil, "", 0, errf(500, "InternalServerError", "open part: %v", err)
 		}
 		readers = append(readers, rc)
 	}
-	return readers, etag, nil
+	return readers, etag, total, nil
 }
 
 // assemble concatenates the readers into staged bytes and closes them.
-func (e *Emulator) assemble(readers []io.ReadCloser) (staged, digest, error) {
+func (e *Emulator) assemble(readers []io.ReadCloser, total int64) (staged, digest, error) {
 	defer func() {
 		for _, r := range readers {
 			r.Close()
@@ -1112,7 +1114,7 @@ func (e *Emulator) assemble(readers []io.ReadCloser) (staged, digest, error) {
 		h.Write(b)
 		return staged{mem: b}, h.sum(), nil
 	}
-	sk, err := e.newSink(e.tmpDir(), 0)
+	sk, err := e.newSink(e.tmpDir(), -total)
 	if err != nil {
 		return staged{}, digest{}, err
 	}

@@ -119,10 +119,16 @@ type sink struct {
 }
 
 // newSink starts a sink; dir is where the temporary file goes in Dir mode and is ignored in memory.
+// sizeHint preallocates memory: a client's Content-Length is trusted up to 64 MiB, a size the emulator
+// computed itself (trusted) is passed negated, so assembling a large file does not regrow its buffer.
 func (e *Emulator) newSink(dir string, sizeHint int64) (*sink, error) {
 	s := &sink{h: newHasher()}
 	if e.cfg.Dir == "" {
-		s.buf = bytes.NewBuffer(make([]byte, 0, min(max(sizeHint, 0), 64<<20)))
+		capacity := min(max(sizeHint, 0), 64<<20)
+		if sizeHint < 0 {
+			capacity = -sizeHint
+		}
+		s.buf = bytes.NewBuffer(make([]byte, 0, capacity))
 		return s, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
