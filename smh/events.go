@@ -7,11 +7,12 @@ import (
 
 // Event types reported through Options.OnEvent.
 const (
-	EventState  = "state"  // the task's state changed: see Event.State
-	EventRenew  = "renew"  // upload parameters were renewed; Reason says why
-	EventRetry  = "retry"  // an attempt failed and will be repeated after Delay
-	EventToken  = "token"  // the access token was refreshed
-	EventResume = "resume" // a task was resumed; PartsDone parts were kept
+	EventState   = "state"   // the task's state changed: see Event.State
+	EventRenew   = "renew"   // upload parameters were renewed; Reason says why
+	EventRetry   = "retry"   // an attempt failed and will be repeated after Delay
+	EventToken   = "token"   // the access token was refreshed
+	EventResume  = "resume"  // a task was resumed; PartsDone parts were kept
+	EventInstant = "instant" // SMH already had the bytes: the file was created without sending them
 )
 
 // Task states reported in Event.State.

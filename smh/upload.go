@@ -33,12 +33,17 @@ type Options struct {
 	// DisableIntegrityCheck skips comparing each part's CRC-64 with the
 	// storage host's x-cos-hash-crc64ecma and sending the file CRC at confirm.
 	DisableIntegrityCheck bool
-	Retry                 RetryPolicy   // per part
-	StallTimeout          time.Duration // a part attempt with no progress for this long is retried; default 60s
-	ProgressInterval      time.Duration // minimum time between progress callbacks; default 100ms
-	OnProgress            func(Progress)
-	OnEvent               func(Event)
-	Clock                 Clock // default: the Client's clock
+	// InstantUpload offers SMH the file's hashes first (files of 1 MiB or
+	// more whose Body is an io.ReaderAt): when the library already holds the
+	// same bytes, the file is created with nothing sent. It reads the file
+	// once more to hash it, so it is off by default.
+	InstantUpload    bool
+	Retry            RetryPolicy   // per part
+	StallTimeout     time.Duration // a part attempt with no progress for this long is retried; default 60s
+	ProgressInterval time.Duration // minimum time between progress callbacks; default 100ms
+	OnProgress       func(Progress)
+	OnEvent          func(Event)
+	Clock            Clock // default: the Client's clock
 }
 
 // Task is one upload. Run it; Pause stops it keeping its parts, Run again
@@ -266,6 +271,10 @@ func (t *Task) setKey(key string, simple bool) {
 
 func (t *Task) begin(ctx context.Context, fn func(context.Context, BeginOptions) (*BeginResult, error)) (*BeginResult, error) {
 	o := BeginOptions{Path: t.path, Size: t.body.Size(), Conflict: t.o.Conflict, TrafficLimit: t.o.TrafficLimit}
+	if t.o.InstantUpload {
+		inner := fn
+		fn = func(ctx context.Context, o BeginOptions) (*BeginResult, error) { return t.beginInstant(ctx, inner, o) }
+	}
 	res, err := fn(ctx, o)
 	var e *Error
 	if i := strings.LastIndexByte(t.path, '/'); i > 0 && errors.As(err, &e) && e.Code == "DirectoryNotFound" && !t.o.DisableCreateParents {

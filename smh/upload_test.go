@@ -591,3 +591,36 @@ func TestBadInputIsRefusedBeforeAnyRequest(t *testing.T) {
 		assert.Equal(t, 0, e.emu.Count(op))
 	}
 }
+
+func TestInstantUpload(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
+	data := randomBytes(3*MiB+77, 25)
+	_, err := e.upload(data, smh.Options{Path: "orig.bin", PartSize: MiB})
+	require.NoError(t, err)
+	e.emu.ResetCounts()
+
+	var instant atomic.Int32
+	fi, err := e.upload(data, smh.Options{Path: "copy.bin", InstantUpload: true, OnEvent: func(ev smh.Event) {
+		if ev.Type == smh.EventInstant {
+			instant.Add(1)
+		}
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"copy.bin"}, fi.Path)
+	assert.Equal(t, int32(1), instant.Load())
+	assert.Equal(t, 2, e.emu.Count("begin.multipart"), "beginningHash, then fullHash")
+	assert.Equal(t, 0, e.emu.Count("part"), "no bytes sent")
+	assert.Equal(t, 0, e.emu.Count("confirm"))
+	e.assertStored("copy.bin", data)
+
+	// Same first MiB, different rest: the server asks for the full hash,
+	// finds no match, and the bytes are sent.
+	other := bytes.Clone(data)
+	other[len(other)-1] ^= 1
+	e.emu.ResetCounts()
+	_, err = e.upload(other, smh.Options{Path: "other.bin", InstantUpload: true, PartSize: MiB})
+	require.NoError(t, err)
+	assert.Equal(t, 2, e.emu.Count("begin.multipart"))
+	assert.Equal(t, 4, e.emu.Count("part"))
+	e.assertStored("other.bin", other)
+}
