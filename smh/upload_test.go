@@ -624,3 +624,50 @@ func TestInstantUpload(t *testing.T) {
 	assert.Equal(t, 4, e.emu.Count("part"))
 	e.assertStored("other.bin", other)
 }
+
+func TestTokenClientLifecycle(t *testing.T) {
+	e := newEnv(t, emulator.Config{LibrarySecret: "lib-secret-77"}, smh.ClientConfig{})
+	ctx := context.Background()
+	tc, err := smh.NewTokenClient(e.emu.Endpoint, e.emu.LibraryID(), "lib-secret-77", nethttp.New())
+	require.NoError(t, err)
+	tok, err := tc.Create(ctx, smh.TokenOptions{Grant: smh.UploadGrants, Period: time.Hour})
+	require.NoError(t, err)
+	assert.Equal(t, int64(3600), tok.ExpiresIn)
+	renewed, err := tc.Renew(ctx, tok.AccessToken)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3600), renewed.ExpiresIn)
+	require.NoError(t, tc.Delete(ctx, tok.AccessToken))
+	assert.Equal(t, 1, e.emu.Count("token.create"))
+	assert.Equal(t, 1, e.emu.Count("token.renew"))
+	assert.Equal(t, 1, e.emu.Count("token.delete"))
+
+	// A token without upload grants is refused with a typed error.
+	readOnly, err := tc.Create(ctx, smh.TokenOptions{})
+	require.NoError(t, err)
+	c, err := smh.NewClient(smh.ClientConfig{Endpoint: e.emu.Endpoint, LibraryID: e.emu.LibraryID(), AccessToken: readOnly.AccessToken}, nethttp.New())
+	require.NoError(t, err)
+	_, err = c.BeginMultipart(ctx, smh.BeginOptions{Path: "a.bin", Size: 10})
+	var se *smh.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "NoPermission", se.Code)
+	assert.Equal(t, 403, se.Status)
+
+	bad, err := smh.NewTokenClient(e.emu.Endpoint, e.emu.LibraryID(), "wrong-secret-123", nethttp.New())
+	require.NoError(t, err)
+	_, err = bad.Create(ctx, smh.TokenOptions{Grant: smh.UploadGrants})
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "WrongLibraryIdOrSecret", se.Code)
+	assert.NotContains(t, err.Error(), "wrong-secret-123")
+}
+
+func TestTrafficLimitAndUserID(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, smh.ClientConfig{UserID: "user-7"})
+	data := randomBytes(2*MiB, 26)
+	_, err := e.upload(data, smh.Options{Path: "a.bin", PartSize: MiB, TrafficLimit: 1 << 20})
+	require.NoError(t, err)
+	e.assertStored("a.bin", data)
+	_, err = e.upload(data, smh.Options{Path: "b.bin", TrafficLimit: 10})
+	var se *smh.Error
+	require.ErrorAs(t, err, &se, "SMH refuses limits below 100 KB/s")
+	assert.Equal(t, 400, se.Status)
+}
