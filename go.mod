@@ -8,5 +8,7 @@ require (
 )
 
 require (
+	github.com/norunners/vert v0.0.0-20221203075838-106a353d42dd // indirect
+	github.com/syumai/workers v0.33.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )

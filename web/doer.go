@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 
 	"github.com/smhupload/smh-upload/smh"
@@ -23,11 +22,32 @@ func (d handlerDoer) Do(ctx context.Context, r *smh.Request) (*smh.Response, err
 	for k, v := range r.Header {
 		req.Header.Set(k, v)
 	}
-	rec := httptest.NewRecorder()
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	d.h.ServeHTTP(rec, req)
 	h := smh.Header{}
-	for k, v := range rec.Header() {
+	for k, v := range rec.header {
 		h[strings.ToLower(k)] = strings.Join(v, ", ")
 	}
-	return &smh.Response{StatusCode: rec.Code, Header: h, Body: rec.Body.Bytes()}, nil
+	return &smh.Response{StatusCode: rec.status, Header: h, Body: rec.body.Bytes()}, nil
+}
+
+// recorder is the least http.ResponseWriter that captures an answer.
+type recorder struct {
+	header http.Header
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(p)
 }

@@ -6,7 +6,6 @@
 package web
 
 import (
-	"embed"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,11 +17,19 @@ import (
 	"time"
 
 	"github.com/smhupload/smh-upload/smh"
-	"github.com/smhupload/smh-upload/smh/emulator"
 )
 
-//go:embed static
-var staticFS embed.FS
+// Emulator is what the demo needs of *emulator.Emulator. An interface keeps
+// the emulator out of the Worker build, which cannot host it anyway.
+type Emulator interface {
+	API() http.Handler
+	COS() http.Handler
+	LibraryID() string
+	LibrarySecret() string
+	SetSignatureTTL(time.Duration)
+	ExpireSignatures()
+	FailParts(n int, status int, code string, retryAfter time.Duration)
+}
 
 // Mount points of the embedded emulator: its API, and the storage host that
 // part PUTs go to (the emulator's COS domain is "host/cos").
@@ -33,7 +40,9 @@ const (
 
 // Config configures the demo handler. With SMHEndpoint, LibraryID and
 // LibrarySecret set it brokers tokens for that real library; otherwise it
-// runs against Emulator.
+// runs against Emulator; with neither it serves the page and answers the API
+// with 503 NotConfigured (a Worker cannot host the stateful emulator: it
+// starts a fresh Go instance for every request).
 type Config struct {
 	SMHEndpoint   string
 	LibraryID     string
@@ -42,13 +51,13 @@ type Config struct {
 	// Doer reaches SMH for tokens in real mode (natively smh/nethttp, in a
 	// Worker fetch). Emulator mode calls the emulator in process.
 	Doer     smh.Doer
-	Emulator *emulator.Emulator
+	Emulator Emulator
 	// TokenPeriod is the lifetime of brokered tokens; default 30 minutes
 	// (SMH raises anything below 20 minutes to 20).
 	TokenPeriod time.Duration
 	Log         *slog.Logger
-	// Assets overrides the embedded page (tests, or serving the module
-	// from a build folder); it must hold index.html.
+	// Assets is the page (package page, or a folder); nil serves no page,
+	// as in the Worker, where Cloudflare serves the page's files itself.
 	Assets fs.FS
 }
 
@@ -70,8 +79,17 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, errors.New("web: real SMH mode needs SMH_ENDPOINT, SMH_LIBRARY_ID and SMH_LIBRARY_SECRET")
 	case real && cfg.Doer == nil:
 		return nil, errors.New("web: real SMH mode needs a Doer")
-	case !real && cfg.Emulator == nil:
-		return nil, errors.New("web: no SMH library and no emulator")
+	}
+	mux := http.NewServeMux()
+	if cfg.Assets != nil {
+		mux.Handle("/", staticHandler(cfg.Assets))
+	}
+	if !real && cfg.Emulator == nil {
+		mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
+			writeError(w, http.StatusServiceUnavailable, "NotConfigured",
+				"set SMH_ENDPOINT, SMH_LIBRARY_ID and the secret SMH_LIBRARY_SECRET")
+		})
+		return mux, nil
 	}
 	endpoint, lib, secret, doer := cfg.SMHEndpoint, cfg.LibraryID, cfg.LibrarySecret, cfg.Doer
 	if !real {
@@ -84,11 +102,6 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	s.tokens = tc
-	assets := cfg.Assets
-	if assets == nil {
-		assets, _ = fs.Sub(staticFS, "static")
-	}
-	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/config", s.config)
 	mux.HandleFunc("POST /api/token", s.token)
 	mux.HandleFunc("/api/token", methodNotAllowed)
@@ -97,7 +110,6 @@ func New(cfg Config) (http.Handler, error) {
 		mux.Handle(EmulatorAPIPrefix+"/", http.StripPrefix(EmulatorAPIPrefix, cfg.Emulator.API()))
 		mux.Handle(EmulatorCOSPrefix+"/", http.StripPrefix(EmulatorCOSPrefix, cfg.Emulator.COS()))
 	}
-	mux.Handle("/", staticHandler(assets))
 	return mux, nil
 }
 

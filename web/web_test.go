@@ -19,6 +19,7 @@ import (
 	"github.com/smhupload/smh-upload/smh/emulator"
 	"github.com/smhupload/smh-upload/smh/nethttp"
 	"github.com/smhupload/smh-upload/web"
+	"github.com/smhupload/smh-upload/web/page"
 )
 
 func call(t *testing.T, h http.Handler, method, path, body string) (int, map[string]any, string) {
@@ -34,7 +35,7 @@ func call(t *testing.T, h http.Handler, method, path, body string) (int, map[str
 func emulatorDemo(t *testing.T) (http.Handler, *emulator.Emulator) {
 	emu, err := emulator.New(emulator.Config{COSDomain: "127.0.0.1:9/cos"})
 	require.NoError(t, err)
-	h, err := web.New(web.Config{Emulator: emu})
+	h, err := web.New(web.Config{Emulator: emu, Assets: page.FS()})
 	require.NoError(t, err)
 	return h, emu
 }
@@ -145,4 +146,14 @@ func TestPageIsServed(t *testing.T) {
 	require.Equal(t, 200, rec.Code)
 	body, _ := io.ReadAll(rec.Body)
 	assert.Contains(t, string(body), `<script type="module" src="app.js">`)
+}
+
+func TestUnconfigured(t *testing.T) {
+	h, err := web.New(web.Config{Assets: page.FS()})
+	require.NoError(t, err)
+	status, out, _ := call(t, h, "POST", "/api/token", "")
+	assert.Equal(t, 503, status)
+	assert.Equal(t, "NotConfigured", out["code"])
+	status, _, _ = call(t, h, "GET", "/", "")
+	assert.Equal(t, 200, status)
 }

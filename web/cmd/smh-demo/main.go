@@ -25,6 +25,7 @@ import (
 	"github.com/smhupload/smh-upload/smh/emulator"
 	"github.com/smhupload/smh-upload/smh/nethttp"
 	"github.com/smhupload/smh-upload/web"
+	"github.com/smhupload/smh-upload/web/page"
 )
 
 func main() {
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string) error {
 		SpaceID:       os.Getenv("SMH_SPACE_ID"),
 		Doer:          nethttp.New(),
 		Log:           log,
+		Assets:        page.FS(),
 	}
 	if cfg.SMHEndpoint == "" && cfg.LibraryID == "" && cfg.LibrarySecret == "" {
 		emu, err := emulator.New(emulator.Config{Dir: *data, COSDomain: ln.Addr().String() + web.EmulatorCOSPrefix})
