@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -242,4 +243,22 @@ func withKey(err error, key string) error {
 		e.ConfirmKey = key
 	}
 	return err
+}
+
+// HeadFile reads a stored file's metadata (HEAD …/{path}) from its x-smh-*
+// headers.
+func (c *Client) HeadFile(ctx context.Context, path string) (*FileInfo, error) {
+	p, err := CleanPath(path)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, call{op: "head", method: "HEAD", path: c.filePath("file", p)})
+	if err != nil {
+		return nil, err
+	}
+	h := resp.Header
+	size, _ := strconv.ParseInt(h.Get("x-smh-size"), 10, 64)
+	segs := strings.Split(p, "/")
+	return &FileInfo{Path: segs, Name: segs[len(segs)-1], Type: h.Get("x-smh-type"), CreationTime: h.Get("x-smh-creation-time"),
+		ContentType: h.Get("x-smh-content-type"), Size: flexInt(size), ETag: h.Get("x-smh-etag"), CRC64: h.Get("x-smh-crc64")}, nil
 }

@@ -121,7 +121,7 @@ func (c *Client) refreshToken(ctx context.Context, gen uint64) error {
 		err = errors.New("empty token")
 	}
 	if err != nil {
-		return &Error{Op: "token", Code: CodeTokenRefresh, Message: "access token refresh failed: " + c.scrub(err.Error()), Err: ErrAccessToken}
+		return &Error{Op: "token", Code: CodeTokenRefresh, Message: "access token refresh failed: " + c.scrub(err.Error()), Retryable: true, Err: ErrAccessToken}
 	}
 	c.mu.Lock()
 	c.token = tok
@@ -187,12 +187,18 @@ func (c *Client) do(ctx context.Context, k call) (*Response, error) {
 			e = c.responseError(k.op, resp)
 		}
 		if e.Status == 403 && e.Code == "InvalidAccessToken" && !refreshed && c.cfg.RefreshToken != nil {
-			refreshed = true
-			if rerr := c.refreshToken(ctx, gen); rerr != nil {
-				return nil, rerr
+			rerr := c.refreshToken(ctx, gen)
+			if rerr == nil {
+				refreshed = true
+				attempt-- // a refresh is not a retry
+				continue
 			}
-			attempt-- // a refresh is not a retry
-			continue
+			if ctx.Err() != nil {
+				return nil, &Error{Op: k.op, Code: CodeCanceled, Err: cause(ctx)}
+			}
+			// A token provider that failed (a broker down for a moment) is
+			// asked again after a backoff, like any transient failure.
+			e = rerr.(*Error)
 		}
 		if e.Status == 403 && e.Code == "InvalidAccessToken" {
 			e.Err = ErrAccessToken

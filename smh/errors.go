@@ -30,6 +30,9 @@ var (
 	ErrAccessToken = errors.New("smh: access token refused")
 	// ErrConflict marks a target that already exists with conflict strategy "ask".
 	ErrConflict = errors.New("smh: target exists")
+	// ErrSourceRead marks a file that could not be read (deleted or changed
+	// under the upload). Transports wrap their read failures with it.
+	ErrSourceRead = errors.New("smh: reading the file failed")
 )
 
 // Codes the module sets on *Error itself; server codes (SMH JSON, COS XML) are passed through.
@@ -49,6 +52,7 @@ const (
 	CodeCanceled              = "Canceled"
 	CodeTokenRefresh          = "TokenRefreshFailed"
 	CodeBadResponse           = "BadResponse"
+	CodeSourceRead            = "SourceReadError"
 )
 
 // Error is the one error type of the module: an SMH JSON error, a COS XML
@@ -104,7 +108,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func isSentinel(err error) bool {
 	switch err {
 	case ErrPaused, ErrCanceled, ErrInvalidInput, ErrIntegrity, ErrExpiredSignature,
-		ErrHeadersNotExposed, ErrStalled, ErrAccessToken, ErrConflict:
+		ErrHeadersNotExposed, ErrStalled, ErrAccessToken, ErrConflict, ErrSourceRead:
 		return true
 	}
 	return false

@@ -420,7 +420,32 @@ func (t *Task) confirm(ctx context.Context, crcs []uint64, lens []int64) (*FileI
 		}
 		o.CRC64 = &whole
 	}
-	return t.c.Confirm(ctx, t.ConfirmKey(), o)
+	key := t.ConfirmKey()
+	fi, err := t.c.Confirm(ctx, key, o)
+	var e *Error
+	if errors.As(err, &e) && e.Status == 409 && e.Code == "UploadComplete" {
+		// A confirm whose answer was lost and that was sent again: the
+		// file exists. It is ours if its CRC is the one we sent.
+		return t.confirmedEarlier(ctx, key, o.CRC64, err)
+	}
+	return fi, err
+}
+
+// confirmedEarlier finds the file an earlier confirm of this task created.
+func (t *Task) confirmedEarlier(ctx context.Context, key string, crc *uint64, confirmErr error) (*FileInfo, error) {
+	st, err := t.c.UploadStatus(ctx, key)
+	if err != nil || !st.Confirmed || len(st.Path) == 0 {
+		return nil, confirmErr
+	}
+	fi, err := t.c.HeadFile(ctx, strings.Join(st.Path, "/"))
+	if err != nil {
+		return nil, confirmErr
+	}
+	if crc != nil && fi.CRC64 != FormatCRC64(*crc) {
+		return nil, &Error{Op: "confirm", Code: CodeIntegrity, ConfirmKey: key, Err: ErrIntegrity,
+			Message: fmt.Sprintf("the task was confirmed earlier, but %s has CRC-64 %s, not %d", strings.Join(st.Path, "/"), fi.CRC64, *crc)}
+	}
+	return fi, nil
 }
 
 // adoptPartSize takes the part size of a task begun earlier, which may
@@ -452,7 +477,7 @@ func (t *Task) verifyParts(ctx context.Context, parts []UploadedPart) (map[int]u
 		}
 		sum, err := t.body.Sum(ctx, off, length)
 		if err != nil {
-			return nil, &Error{Op: "resume", PartNumber: p.PartNumber, Code: "ReadError", Message: "reading the file: " + err.Error(), Err: err}
+			return nil, &Error{Op: "resume", PartNumber: p.PartNumber, Code: CodeSourceRead, Message: "reading the file: " + err.Error(), Err: ErrSourceRead}
 		}
 		if strings.EqualFold(strings.Trim(p.ETag, `"`), hex.EncodeToString(sum.MD5[:])) {
 			kept[p.PartNumber] = sum.CRC64
@@ -612,6 +637,11 @@ func (t *Task) putOnce(ctx context.Context, info *UploadInfo, prog *progressTrac
 		if ctx.Err() != nil {
 			return 0, err
 		}
+		if errors.Is(err, ErrSourceRead) {
+			// Retrying cannot help a file that is gone; the parts sent stay,
+			// so the upload can resume once the file is back.
+			return 0, &Error{Op: op, PartNumber: n, Code: CodeSourceRead, Message: t.c.scrub(err.Error()), Err: ErrSourceRead}
+		}
 		if errors.Is(context.Cause(actx), ErrStalled) {
 			return 0, &Error{Op: op, PartNumber: n, Code: CodeStalled, Retryable: true,
 				Message: fmt.Sprintf("no progress for %s", t.o.StallTimeout), Err: ErrStalled}
@@ -637,7 +667,7 @@ func (t *Task) putOnce(ctx context.Context, info *UploadInfo, prog *progressTrac
 	if !resp.Hashed {
 		sum, err := t.body.Sum(ctx, off, length)
 		if err != nil {
-			return 0, &Error{Op: op, PartNumber: n, Code: "ReadError", Message: "reading the file: " + err.Error(), Err: err}
+			return 0, &Error{Op: op, PartNumber: n, Code: CodeSourceRead, Message: "reading the file: " + err.Error(), Err: ErrSourceRead}
 		}
 		sent = sum.CRC64
 	}

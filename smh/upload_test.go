@@ -7,6 +7,7 @@ import (
 	"hash/crc64"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -670,4 +671,96 @@ func TestTrafficLimitAndUserID(t *testing.T) {
 	var se *smh.Error
 	require.ErrorAs(t, err, &se, "SMH refuses limits below 100 KB/s")
 	assert.Equal(t, 400, se.Status)
+}
+
+func TestTokenProviderFailingOnceIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
+	tc, err := smh.NewTokenClient(e.emu.Endpoint, e.emu.LibraryID(), e.emu.LibrarySecret(), nethttp.New())
+	require.NoError(t, err)
+	c, err := smh.NewClient(smh.ClientConfig{Endpoint: e.emu.Endpoint, LibraryID: e.emu.LibraryID(), AccessToken: "test-token-0001", Clock: e.clk,
+		RefreshToken: func(ctx context.Context) (string, error) {
+			if calls.Add(1) == 1 {
+				return "", errors.New("broker: 503")
+			}
+			tok, err := tc.Create(ctx, smh.TokenOptions{Grant: smh.UploadGrants})
+			if err != nil {
+				return "", err
+			}
+			return tok.AccessToken, nil
+		}}, nethttp.New())
+	require.NoError(t, err)
+	e.client = c
+	e.emu.ExpireTokens()
+	data := randomBytes(3*MiB, 27)
+	_, err = e.upload(data, smh.Options{Path: "a.bin", PartSize: MiB})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), calls.Load())
+	e.assertStored("a.bin", data)
+}
+
+func TestLostConfirmAnswerCountsAsDone(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
+	// The first confirm reaches SMH, but its answer is lost on the way back.
+	var lost atomic.Bool
+	tr := nethttp.New()
+	c, err := smh.NewClient(smh.ClientConfig{Endpoint: e.emu.Endpoint, LibraryID: e.emu.LibraryID(), AccessToken: "test-token-0001", Clock: e.clk},
+		doerFunc(func(ctx context.Context, r *smh.Request) (*smh.Response, error) {
+			resp, err := tr.Do(ctx, r)
+			if err == nil && r.Method == "POST" && strings.Contains(r.URL, "?confirm") && lost.CompareAndSwap(false, true) {
+				return nil, errors.New("read: connection reset by peer")
+			}
+			return resp, err
+		}))
+	require.NoError(t, err)
+	e.client = c
+	data := randomBytes(2*MiB+3, 28)
+	fi, err := e.upload(data, smh.Options{Path: "a.bin", PartSize: MiB})
+	require.NoError(t, err)
+	assert.Equal(t, 2, e.emu.Count("confirm"), "sent again, answered 409 UploadComplete")
+	assert.Equal(t, []string{"a.bin"}, fi.Path)
+	assert.Equal(t, smh.FormatCRC64(crc64.Checksum(data, smh.ECMATable)), fi.CRC64)
+	e.assertStored("a.bin", data)
+}
+
+type doerFunc func(context.Context, *smh.Request) (*smh.Response, error)
+
+func (f doerFunc) Do(ctx context.Context, r *smh.Request) (*smh.Response, error) { return f(ctx, r) }
+
+// failingReader is a file that disappears after limit bytes.
+type failingReader struct {
+	data  []byte
+	limit int64
+}
+
+func (f *failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.limit {
+		return 0, errors.New("read /tmp/x: input/output error")
+	}
+	return copy(p, f.data[off:]), nil
+}
+
+func TestUnreadableFileIsATypedResumableError(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
+	data := randomBytes(4*MiB, 29)
+	body := smh.NewReaderAtBody(&failingReader{data: data, limit: 2 * MiB}, int64(len(data)))
+	task, err := smh.NewTask(e.client, e.put, body, smh.Options{Path: "a.bin", PartSize: MiB, Concurrency: 1, Clock: e.clk})
+	require.NoError(t, err)
+	_, err = task.Run(context.Background())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, smh.ErrSourceRead)
+	var se *smh.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, smh.CodeSourceRead, se.Code)
+	assert.False(t, se.Retryable)
+	assert.Equal(t, 3, e.emu.Count("part"), "parts 1 and 2, and the failed part 3: no retries")
+
+	// The file is back: the same task resumes and sends only what is missing.
+	resumed, err := smh.NewTask(e.client, e.put, smh.NewReaderAtBody(bytes.NewReader(data), int64(len(data))),
+		smh.Options{Path: "a.bin", ConfirmKey: se.ConfirmKey, Clock: e.clk})
+	require.NoError(t, err)
+	_, err = resumed.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 5, e.emu.Count("part"))
+	e.assertStored("a.bin", data)
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/smhupload/smh-upload/smh"
 )
@@ -83,6 +84,12 @@ func (t *Transport) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutRespons
 		req.Header.Set(k, v)
 	}
 	resp, err := t.client().Do(req)
+	if _, _, rerr := cr.result(); rerr != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: %v", smh.ErrSourceRead, rerr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -92,10 +99,11 @@ func (t *Transport) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutRespons
 		return nil, err
 	}
 	_, _ = io.Copy(io.Discard, resp.Body) // let the connection be reused
+	crc, n, _ := cr.result()
 	return &smh.PutResponse{
 		Response: smh.Response{StatusCode: resp.StatusCode, Header: header(resp.Header), Body: b},
-		CRC64:    cr.crc.Sum64(),
-		Hashed:   cr.n == r.Length,
+		CRC64:    crc,
+		Hashed:   n == r.Length,
 	}, nil
 }
 
@@ -111,18 +119,34 @@ func header(h http.Header) smh.Header {
 type countingReader struct {
 	r        io.Reader
 	crc      hash.Hash64
-	n        int64
 	progress func(int64)
+
+	// The HTTP client reads on its own goroutine, which may outlive Do when
+	// the server answers early; the mutex makes the results safe to read.
+	mu      sync.Mutex
+	n       int64
+	readErr error
+}
+
+// result returns the CRC and count of the bytes read, and any read error.
+func (c *countingReader) result() (crc uint64, n int64, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.crc.Sum64(), c.n, c.readErr
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
-	if k > 0 {
-		_, _ = c.crc.Write(p[:k])
-		c.n += int64(k)
-		if c.progress != nil {
-			c.progress(c.n)
-		}
+	c.mu.Lock()
+	if err != nil && err != io.EOF {
+		c.readErr = err // net/http does not promise to return the body's error
+	}
+	_, _ = c.crc.Write(p[:k])
+	c.n += int64(k)
+	sent := c.n
+	c.mu.Unlock()
+	if k > 0 && c.progress != nil {
+		c.progress(sent)
 	}
 	return k, err
 }
