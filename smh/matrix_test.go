@@ -1,0 +1,496 @@
+package smh_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc64"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smhupload/smh-upload/smh"
+	"github.com/smhupload/smh-upload/smh/emulator"
+	"github.com/smhupload/smh-upload/smh/internal/fakeclock"
+	"github.com/smhupload/smh-upload/smh/nethttp"
+)
+
+// The fault matrix: every scenario ends with the stored file equal to the
+// source, or with a typed *smh.Error whose task can still be cancelled (or
+// resumed), within a bounded time, and no secret in any error or event.
+// `make matrix` writes the table into the README.
+
+// mx is one scenario's world: the emulator, a counting transport, and what
+// was said to the caller.
+type mx struct {
+	t      *testing.T
+	emu    *emulator.Server
+	clk    *fakeclock.Clock
+	client *smh.Client
+	tr     *countingTransport
+	data   []byte
+	opts   smh.Options
+
+	mu     sync.Mutex
+	events []smh.Event
+}
+
+// countingTransport counts what crosses the wire and lets scenarios act
+// around requests.
+type countingTransport struct {
+	next     *nethttp.Transport
+	requests atomic.Int64
+	bytes    atomic.Int64
+	onDo     atomic.Pointer[func(*smh.Request)]
+	onPut    atomic.Pointer[func(*smh.PutRequest)]
+	afterDo  atomic.Pointer[func(*smh.Request, *smh.Response, error) (*smh.Response, error)]
+	afterPut atomic.Pointer[func(*smh.PutRequest, *smh.PutResponse)]
+}
+
+func (c *countingTransport) Do(ctx context.Context, r *smh.Request) (*smh.Response, error) {
+	c.requests.Add(1)
+	c.bytes.Add(int64(len(r.Body)))
+	if f := c.onDo.Load(); f != nil {
+		(*f)(r)
+	}
+	resp, err := c.next.Do(ctx, r)
+	if f := c.afterDo.Load(); f != nil {
+		return (*f)(r, resp, err)
+	}
+	return resp, err
+}
+
+func (c *countingTransport) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, error) {
+	c.requests.Add(1)
+	if f := c.onPut.Load(); f != nil {
+		(*f)(r)
+	}
+	resp, err := c.next.Put(ctx, r)
+	sent := r.Length
+	if err != nil {
+		sent = 0 // unknown; a failed attempt is counted as a request only
+	}
+	c.bytes.Add(sent)
+	if f := c.afterPut.Load(); f != nil && err == nil {
+		(*f)(r, resp)
+	}
+	return resp, err
+}
+
+const (
+	mxToken  = "matrix-token-SECRET-0001"
+	mxSecret = "matrix-library-SECRET-0002"
+)
+
+func newMX(t *testing.T, ecfg emulator.Config, size int, refresh func(context.Context) (string, error)) *mx {
+	clk := fakeclock.New(epoch)
+	ecfg.Now, ecfg.AccessToken, ecfg.LibrarySecret = clk.Now, mxToken, mxSecret
+	emu, err := emulator.Start(ecfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = emu.Close() })
+	tr := &countingTransport{next: nethttp.New()}
+	m := &mx{t: t, emu: emu, clk: clk, tr: tr, data: randomBytes(size, uint64(size)+7)}
+	m.client, err = smh.NewClient(smh.ClientConfig{Endpoint: emu.Endpoint, LibraryID: emu.LibraryID(), AccessToken: mxToken,
+		RefreshToken: refresh, Clock: clk, Retry: smh.RetryPolicy{Jitter: func() float64 { return 0.5 }}}, tr)
+	require.NoError(t, err)
+	m.opts = smh.Options{Path: "m/file.bin", PartSize: MiB, Clock: clk, Retry: smh.RetryPolicy{Jitter: func() float64 { return 0.5 }},
+		OnEvent: func(ev smh.Event) { m.mu.Lock(); m.events = append(m.events, ev); m.mu.Unlock() }}
+	return m
+}
+
+func (m *mx) task() *smh.Task {
+	task, err := smh.NewTask(m.client, m.tr, smh.NewReaderAtBody(bytes.NewReader(m.data), int64(len(m.data))), m.opts)
+	require.NoError(m.t, err)
+	return task
+}
+
+// newTokenSource is a provider that mints real tokens from the emulator.
+func newTokenSource(t *testing.T, emu func() *emulator.Server, failFirst, failAlways bool) func(context.Context) (string, error) {
+	var calls atomic.Int32
+	return func(ctx context.Context) (string, error) {
+		n := calls.Add(1)
+		if failAlways || (failFirst && n == 1) {
+			return "", errors.New("token broker unavailable")
+		}
+		tc, err := smh.NewTokenClient(emu().Endpoint, emu().LibraryID(), mxSecret, nethttp.New())
+		if err != nil {
+			return "", err
+		}
+		tok, err := tc.Create(ctx, smh.TokenOptions{Grant: smh.UploadGrants})
+		if err != nil {
+			return "", err
+		}
+		return tok.AccessToken, nil
+	}
+}
+
+type scenario struct {
+	name string
+	size int
+	cfg  emulator.Config
+	// refresh, when set, builds the token provider.
+	refresh func(t *testing.T, emu func() *emulator.Server) func(context.Context) (string, error)
+	// setup arranges the fault; run (default: one task run) uploads.
+	setup func(m *mx)
+	run   func(m *mx) (*smh.FileInfo, error)
+	// want is "" for success, else the expected error code.
+	want  string
+	check func(m *mx, err error)
+}
+
+func (m *mx) onPart(f func(emulator.PartInfo)) { m.emu.OnPart(f) }
+
+func (m *mx) countEvents(typ string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, e := range m.events {
+		if e.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func scenarios() []scenario {
+	barrier := func(m *mx, n int, at func()) {
+		var mu sync.Mutex
+		arrived := 0
+		release := make(chan struct{})
+		m.onPart(func(emulator.PartInfo) {
+			mu.Lock()
+			arrived++
+			k := arrived
+			mu.Unlock()
+			if k > n {
+				return
+			}
+			if k == n {
+				at()
+				close(release)
+			}
+			<-release
+		})
+	}
+	after := func(m *mx, f func(*smh.PutRequest, *smh.PutResponse)) { m.tr.afterPut.Store(&f) }
+	// slowParts makes every part take d: the clock moves on while the body
+	// travels, and the answer is dated at its end, as a real one would be.
+	slowParts := func(m *mx, d time.Duration) {
+		after(m, func(_ *smh.PutRequest, r *smh.PutResponse) {
+			m.clk.Advance(d)
+			if t, err := time.Parse(time.RFC1123, r.Header.Get("date")); err == nil {
+				r.Header.Set("date", t.Add(d).Format(time.RFC1123))
+			}
+		})
+	}
+	return []scenario{
+		{name: "signature lifetime shorter than one part's upload", size: 6 * MiB, cfg: emulator.Config{SignatureTTL: 2 * time.Second},
+			setup: func(m *mx) {
+				m.opts.Concurrency = 1
+				slowParts(m, 3*time.Second)
+			},
+			check: func(m *mx, _ error) { assert.Equal(m.t, 0, m.emu.Count("part.expired")) }},
+		{name: "signatures expire while every slot is in flight", size: 8 * MiB,
+			setup: func(m *mx) { barrier(m, 4, m.emu.ExpireSignatures) },
+			check: func(m *mx, _ error) {
+				assert.Equal(m.t, 1, m.emu.Count("renew"))
+				assert.Equal(m.t, 4, m.emu.Count("part.expired"))
+			}},
+		{name: "renew fails once with 500", size: 6 * MiB,
+			setup: func(m *mx) {
+				m.emu.FailAPI("renew", 1, 500, "InternalServerError", 0)
+				barrier(m, 4, m.emu.ExpireSignatures)
+			},
+			check: func(m *mx, _ error) { assert.Equal(m.t, 2, m.emu.Count("renew")) }},
+		{name: "renew returns a different storage domain", size: 6 * MiB,
+			setup: func(m *mx) {
+				port := m.emu.COSEndpoint[strings.LastIndexByte(m.emu.COSEndpoint, ':'):]
+				barrier(m, 4, func() { m.emu.SetCOSDomain("localhost" + port); m.emu.ExpireSignatures() })
+				var moved atomic.Int32
+				f := func(r *smh.PutRequest) {
+					if strings.Contains(r.URL, "//localhost") {
+						moved.Add(1)
+					}
+				}
+				m.tr.onPut.Store(&f)
+				m.t.Cleanup(func() { assert.GreaterOrEqual(m.t, int(moved.Load()), 4, "parts follow the new domain") })
+			}},
+		{name: "access token expires mid-upload", size: 4 * MiB,
+			refresh: func(t *testing.T, emu func() *emulator.Server) func(context.Context) (string, error) {
+				return newTokenSource(t, emu, false, false)
+			},
+			setup: func(m *mx) { barrier(m, 2, m.emu.ExpireTokens) },
+			check: func(m *mx, _ error) { assert.Equal(m.t, 1, m.countEvents(smh.EventToken)) }},
+		{name: "token provider fails once", size: 3 * MiB,
+			refresh: func(t *testing.T, emu func() *emulator.Server) func(context.Context) (string, error) {
+				return newTokenSource(t, emu, true, false)
+			},
+			setup: func(m *mx) { barrier(m, 1, m.emu.ExpireTokens) }},
+		{name: "token provider always fails", size: 3 * MiB, want: smh.CodeTokenRefresh,
+			refresh: func(t *testing.T, emu func() *emulator.Server) func(context.Context) (string, error) {
+				return newTokenSource(t, emu, false, true)
+			},
+			setup: func(m *mx) { barrier(m, 1, m.emu.ExpireTokens) },
+			check: func(m *mx, err error) { assert.ErrorIs(m.t, err, smh.ErrAccessToken) }},
+		{name: "500/502/503/504 burst on parts", size: 6 * MiB,
+			setup: func(m *mx) {
+				for _, s := range []int{500, 502, 503, 504} {
+					m.emu.FailParts(1, s, "", 0)
+				}
+			}},
+		{name: "429 with Retry-After on begin and parts", size: 4 * MiB,
+			setup: func(m *mx) {
+				m.emu.FailAPI("begin.multipart", 1, 429, "RateLimitExceeded", 2*time.Second)
+				m.emu.FailParts(2, 429, "RateLimitExceeded", 5*time.Second)
+			},
+			check: func(m *mx, _ error) { assert.Contains(m.t, m.clk.Sleeps(), 5*time.Second) }},
+		{name: "SlowDown", size: 4 * MiB, setup: func(m *mx) { m.emu.FailParts(3, 503, "SlowDown", 0) }},
+		{name: "connection reset mid-body", size: 4 * MiB, setup: func(m *mx) { m.emu.ResetParts(3) }},
+		{name: "stalled part", size: 3 * MiB,
+			setup: func(m *mx) {
+				m.opts.Concurrency, m.opts.StallTimeout = 1, 30*time.Second
+				m.emu.StallParts(1)
+				var once sync.Once
+				m.onPart(func(emulator.PartInfo) { once.Do(func() { go m.clk.Advance(31 * time.Second) }) })
+			}},
+		{name: "wrong CRC-64 header once", size: 3 * MiB,
+			setup: func(m *mx) {
+				var once sync.Once
+				after(m, func(_ *smh.PutRequest, r *smh.PutResponse) {
+					once.Do(func() { r.Header.Set("x-cos-hash-crc64ecma", "1") })
+				})
+			}},
+		{name: "wrong CRC-64 header always", size: 3 * MiB, want: smh.CodeIntegrity,
+			setup: func(m *mx) {
+				after(m, func(_ *smh.PutRequest, r *smh.PutResponse) { r.Header.Set("x-cos-hash-crc64ecma", "1") })
+			},
+			check: func(m *mx, _ error) { assert.Equal(m.t, 0, m.emu.Count("confirm"), "never confirms a wrong file") }},
+		{name: "server clock one hour ahead", size: 6 * MiB, cfg: emulator.Config{SignatureTTL: 30 * time.Second},
+			setup: func(m *mx) {
+				m.emu.SetSkew(time.Hour)
+				m.opts.Concurrency = 1
+				slowParts(m, 8*time.Second)
+			},
+			check: func(m *mx, _ error) { assert.Equal(m.t, 0, m.emu.Count("part.expired")) }},
+		{name: "server clock one hour behind", size: 6 * MiB, cfg: emulator.Config{SignatureTTL: 30 * time.Second},
+			setup: func(m *mx) {
+				m.emu.SetSkew(-time.Hour)
+				m.opts.Concurrency = 1
+				slowParts(m, 8*time.Second)
+			},
+			check: func(m *mx, _ error) { assert.Equal(m.t, 0, m.emu.Count("part.expired")) }},
+		{name: "cancel during a renew", size: 6 * MiB, want: smh.CodeCanceled,
+			setup: func(m *mx) { barrier(m, 2, m.emu.ExpireSignatures) },
+			run: func(m *mx) (*smh.FileInfo, error) {
+				task := m.task()
+				f := func(r *smh.Request) {
+					if strings.Contains(r.URL, "?renew") {
+						go func() { assert.NoError(m.t, task.Cancel(context.Background())) }()
+					}
+				}
+				m.tr.onDo.Store(&f)
+				return task.Run(context.Background())
+			}},
+		{name: "pause during a retry backoff, then resume", size: 4 * MiB,
+			setup: func(m *mx) { m.emu.FailParts(1, 503, "", 0) },
+			run: func(m *mx) (*smh.FileInfo, error) {
+				var task *smh.Task
+				m.opts.Concurrency = 1
+				var once sync.Once
+				record := m.opts.OnEvent
+				m.opts.OnEvent = func(ev smh.Event) {
+					record(ev)
+					if ev.Type == smh.EventRetry {
+						once.Do(func() { task.Pause() })
+					}
+				}
+				task = m.task()
+				_, err := task.Run(context.Background())
+				require.ErrorIs(m.t, err, smh.ErrPaused)
+				return task.Run(context.Background())
+			}},
+		{name: "two tasks for the same file at once", size: 4 * MiB,
+			run: func(m *mx) (*smh.FileInfo, error) {
+				var wg sync.WaitGroup
+				var fis [2]*smh.FileInfo
+				var errs [2]error
+				for i := range 2 {
+					wg.Go(func() { fis[i], errs[i] = m.task().Run(context.Background()) })
+				}
+				wg.Wait()
+				require.NoError(m.t, errs[1])
+				other := strings.Join(fis[1].Path, "/")
+				if other == "m/file.bin" {
+					other = strings.Join(fis[0].Path, "/")
+				}
+				got, err := m.emu.ReadFile("-", other)
+				require.NoError(m.t, err)
+				assert.True(m.t, bytes.Equal(m.data, got), "the renamed copy is intact")
+				return fis[0], errs[0]
+			}},
+		{name: "confirm answer lost, resent, 409 UploadComplete", size: 3 * MiB,
+			setup: func(m *mx) {
+				var lost atomic.Bool
+				f := func(r *smh.Request, resp *smh.Response, err error) (*smh.Response, error) {
+					if err == nil && strings.Contains(r.URL, "?confirm") && lost.CompareAndSwap(false, true) {
+						return nil, errors.New("connection reset by peer")
+					}
+					return resp, err
+				}
+				m.tr.afterDo.Store(&f)
+			}},
+		{name: "0-byte file", size: 0},
+		{name: "file larger than 10,000 × 5 GiB", size: 0, want: smh.CodeInvalidSize,
+			run: func(m *mx) (*smh.FileInfo, error) {
+				_, err := smh.NewTask(m.client, m.tr, smh.NewReaderAtBody(bytes.NewReader(nil), smh.MaxFileSize+1), m.opts)
+				return nil, err
+			}},
+		{name: "path with ..", size: 10, want: smh.CodeIllegalPath, setup: func(m *mx) { m.opts.Path = "m/../../etc/passwd" }},
+		{name: "path with control characters", size: 10, want: smh.CodeIllegalPath, setup: func(m *mx) { m.opts.Path = "m/a\x07b.txt" }},
+		{name: "name longer than 255 bytes", size: 10, want: smh.CodeIllegalPath, setup: func(m *mx) { m.opts.Path = "m/" + strings.Repeat("名", 90) }},
+		{name: "invalid library id", size: 10, want: smh.CodeInvalidInput,
+			run: func(m *mx) (*smh.FileInfo, error) {
+				_, err := smh.NewClient(smh.ClientConfig{Endpoint: m.emu.Endpoint, LibraryID: "../lib", AccessToken: mxToken}, m.tr)
+				return nil, err
+			}},
+		{name: "unknown library", size: 10, want: "LibraryNotFound",
+			run: func(m *mx) (*smh.FileInfo, error) {
+				c, err := smh.NewClient(smh.ClientConfig{Endpoint: m.emu.Endpoint, LibraryID: "nolib", AccessToken: mxToken, Clock: m.clk}, m.tr)
+				require.NoError(m.t, err)
+				return smh.Upload(context.Background(), c, m.tr, smh.NewReaderAtBody(bytes.NewReader(m.data), int64(len(m.data))), m.opts)
+			}},
+		{name: `conflict "ask" on an existing file`, size: 2 * MiB, want: "SameNameDirectoryOrFileExists",
+			setup: func(m *mx) {
+				require.NoError(m.t, m.emu.WriteFile("-", "m/file.bin", []byte("old")))
+				m.opts.Conflict = smh.ConflictAsk
+			},
+			check: func(m *mx, err error) { assert.ErrorIs(m.t, err, smh.ErrConflict) }},
+		{name: "negative part size", size: 10, want: smh.CodeInvalidPartSize, setup: func(m *mx) { m.opts.PartSize = -1 }},
+		{name: "negative concurrency", size: 10, want: smh.CodeInvalidConcurrency, setup: func(m *mx) { m.opts.Concurrency = -4 }},
+		{name: "file unreadable mid-upload", size: 4 * MiB, want: smh.CodeSourceRead,
+			run: func(m *mx) (*smh.FileInfo, error) {
+				m.opts.Concurrency = 1
+				return smh.Upload(context.Background(), m.client, m.tr,
+					smh.NewReaderAtBody(&failingReader{data: m.data, limit: 2 * MiB}, int64(len(m.data))), m.opts)
+			}},
+	}
+}
+
+type matrixRow struct {
+	name, outcome    string
+	requests, bytes  int64
+	elapsed          time.Duration
+	renews, expiries int
+}
+
+func TestFaultMatrix(t *testing.T) {
+	var rows []matrixRow
+	for _, sc := range scenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			var m *mx
+			var refresh func(context.Context) (string, error)
+			if sc.refresh != nil {
+				refresh = sc.refresh(t, func() *emulator.Server { return m.emu })
+			}
+			m = newMX(t, sc.cfg, sc.size, refresh)
+			if sc.setup != nil {
+				sc.setup(m)
+			}
+			run := sc.run
+			if run == nil {
+				run = func(m *mx) (*smh.FileInfo, error) {
+					task, err := smh.NewTask(m.client, m.tr, smh.NewReaderAtBody(bytes.NewReader(m.data), int64(len(m.data))), m.opts)
+					if err != nil {
+						return nil, err
+					}
+					return task.Run(context.Background())
+				}
+			}
+			start := time.Now()
+			done := make(chan struct{})
+			var fi *smh.FileInfo
+			var err error
+			go func() { defer close(done); fi, err = run(m) }()
+			select {
+			case <-done:
+			case <-time.After(60 * time.Second):
+				t.Fatal("scenario did not end within 60 s")
+			}
+			elapsed := time.Since(start)
+
+			outcome := ""
+			if sc.want == "" {
+				require.NoError(t, err)
+				stored, rerr := m.emu.ReadFile("-", strings.Join(fi.Path, "/"))
+				require.NoError(t, rerr)
+				require.Equal(t, crc64.Checksum(m.data, smh.ECMATable), crc64.Checksum(stored, smh.ECMATable), "stored CRC-64")
+				outcome = "stored, CRC-64 equal"
+			} else {
+				var se *smh.Error
+				require.ErrorAs(t, err, &se)
+				assert.Equal(t, sc.want, se.Code)
+				outcome = "typed error `" + se.Code + "`"
+				if se.ConfirmKey != "" {
+					// The task can still be cancelled cleanly, with a fresh
+					// token should the old one be the problem.
+					tok, err := newTokenSource(t, func() *emulator.Server { return m.emu }, false, false)(context.Background())
+					require.NoError(t, err)
+					c, err := smh.NewClient(smh.ClientConfig{Endpoint: m.emu.Endpoint, LibraryID: m.emu.LibraryID(), AccessToken: tok}, m.tr)
+					require.NoError(t, err)
+					require.NoError(t, c.CancelUpload(context.Background(), se.ConfirmKey))
+					outcome += ", task cancelled cleanly"
+				}
+				assert.Equal(t, 0, m.emu.OpenUploads(), "no task left behind")
+			}
+			if sc.check != nil {
+				sc.check(m, err)
+			}
+			// No secret anywhere the caller can see.
+			seen := fmt.Sprint(err)
+			if err != nil {
+				seen += fmt.Sprintf(" %+v %#v", err, err)
+			}
+			m.mu.Lock()
+			for _, ev := range m.events {
+				seen += fmt.Sprintf(" %+v", ev)
+			}
+			m.mu.Unlock()
+			for _, secret := range []string{mxToken, mxSecret} {
+				assert.NotContains(t, seen, secret)
+			}
+			rows = append(rows, matrixRow{name: sc.name, outcome: outcome, requests: m.tr.requests.Load(), bytes: m.tr.bytes.Load(),
+				elapsed: elapsed, renews: m.emu.Count("renew"), expiries: m.emu.Count("part.expired")})
+		})
+	}
+	if path := os.Getenv("SMH_MATRIX_README"); path != "" && !t.Failed() {
+		require.NoError(t, writeMatrix(path, rows))
+	}
+}
+
+// writeMatrix replaces the README's matrix section with this run's table.
+func writeMatrix(path string, rows []matrixRow) error {
+	const begin, end = "<!-- matrix:begin -->", "<!-- matrix:end -->"
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(readme)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s … %s section", path, begin, end)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n| scenario (native, core + emulator) | outcome | requests | bytes sent | renews | parts refused as expired |\n|---|---|---|---|---|---|\n", begin)
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d |\n", r.name, r.outcome, r.requests, r.bytes, r.renews, r.expiries)
+	}
+	fmt.Fprintf(&b, "\n%d scenarios, generated by `make matrix`.\n", len(rows))
+	return os.WriteFile(path, []byte(s[:i]+b.String()+s[j:]), 0o644)
+}
