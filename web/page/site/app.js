@@ -44,7 +44,7 @@ function describe(ev) {
   switch (ev.type) {
     case "renew": return [`renewed upload signatures (${ev.reason === "expired" ? "a part was refused as expired" : "ahead of expiry"})`, "renew"];
     case "retry": return [`retrying ${ev.op}${ev.partNumber ? " part " + ev.partNumber : ""} after ${ev.code || ev.status} (attempt ${ev.attempt})`, "retry"];
-    case "token": return ["refreshed the access token", "renew"];
+    case "token": return ["got a fresh access token from the token broker", "renew"];
     case "resume": return [`resumed: ${ev.partsDone} parts already on the server`, ""];
     case "instant": return ["the library already had these bytes: done without sending them", ""];
     case "state": return [`state: ${ev.state}`, ""];
@@ -72,6 +72,7 @@ function start(smh, cfg, file) {
   const pause = $(".pause", row), resume = $(".resume", row), cancel = $(".cancel", row);
   const s = settings();
   const name = `${file.name}`;
+  const started = performance.now();
   let task;
   try {
     task = smh.upload(file, {
@@ -102,7 +103,8 @@ function start(smh, cfg, file) {
     result.className = "result ok";
     const path = Array.isArray(r.path) ? r.path.join("/") : r.path;
     result.textContent = `stored as ${path} · ${bytes(Number(r.size))} · CRC-64 ${r.crc64}`;
-    stats.textContent = "done";
+    const secs = (performance.now() - started) / 1000;
+    stats.textContent = `done in ${secs.toFixed(1)} s (${bytes(file.size / Math.max(secs, 0.001))}/s)`;
     row.dataset.state = "done";
     row.dataset.path = path;
     row.dataset.crc64 = r.crc64;

@@ -1,0 +1,181 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smhupload/smh-upload/smh/emulator"
+	"github.com/smhupload/smh-upload/web"
+	"github.com/smhupload/smh-upload/web/page"
+)
+
+// demo is the demo server on 127.0.0.1 with its emulator, and a headless
+// Chromium with a fresh profile on disk driving the page.
+type demo struct {
+	t   *testing.T
+	emu *emulator.Emulator
+	url string
+	ctx context.Context
+}
+
+// browserRequired: make test sets SMH_REQUIRE_BROWSER so that a missing
+// module build or browser fails the run instead of skipping the test.
+func needBrowser(t *testing.T) string {
+	t.Helper()
+	missing := ""
+	if _, err := fs.Stat(page.FS(), "smh.wasm"); err != nil {
+		missing = "the browser module in web/page/site (make wasm)"
+	}
+	bin := os.Getenv("SMH_CHROMIUM")
+	if bin == "" {
+		bin = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(bin); err != nil && missing == "" {
+		missing = "Chromium at " + bin
+	}
+	if missing != "" {
+		if os.Getenv("SMH_REQUIRE_BROWSER") != "" {
+			t.Fatalf("needs %s", missing)
+		}
+		t.Skipf("needs %s: run make test", missing)
+	}
+	return bin
+}
+
+func startDemo(t *testing.T) *demo {
+	bin := needBrowser(t)
+	emu, err := emulator.New(emulator.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	emu.SetCOSDomain(ln.Addr().String() + web.EmulatorCOSPrefix)
+	h, err := web.New(web.Config{Emulator: emu, Assets: page.FS()})
+	require.NoError(t, err)
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { _ = srv.Close() })
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1100, 1300),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(browserLog(t)))
+	ctx, cancelC := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	d := &demo{t: t, emu: emu, url: "http://" + ln.Addr().String() + "/", ctx: ctx}
+	d.run(chromedp.Navigate(d.url), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	return d
+}
+
+// browserLog drops the protocol-version noise chromedp prints with a newer
+// Chromium (it is not a failure) and keeps everything else.
+func browserLog(t *testing.T) func(string, ...any) {
+	return func(format string, args ...any) {
+		if strings.Contains(format, "could not unmarshal event") {
+			return
+		}
+		t.Logf(format, args...)
+	}
+}
+
+func (d *demo) file(name string, size int) (string, []byte) {
+	data := make([]byte, size)
+	_, _ = rand.Read(data)
+	path := filepath.Join(d.t.TempDir(), name)
+	require.NoError(d.t, os.WriteFile(path, data, 0o600))
+	return path, data
+}
+
+func (d *demo) run(actions ...chromedp.Action[chromedp.Void]) {
+	d.t.Helper()
+	require.NoError(d.t, chromedp.Do(d.ctx, actions...))
+}
+
+func (d *demo) text(sel string) string {
+	d.t.Helper()
+	s, err := chromedp.Run(d.ctx, chromedp.Text(chromedp.CSS(sel)))
+	require.NoError(d.t, err)
+	return s
+}
+
+func (d *demo) setValue(sel, v string) chromedp.Action[chromedp.Void] {
+	return chromedp.SetValue(chromedp.CSS(sel), v)
+}
+
+func upload(path string) chromedp.Action[chromedp.Void] {
+	return chromedp.SetUploadFiles(chromedp.CSS(`#files`), []string{path})
+}
+
+func waitFor(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(2*time.Minute))
+}
+
+var done = chromedp.WaitVisible(chromedp.CSS(`#uploads li[data-state="done"]`))
+
+func (d *demo) assertStored(path string, data []byte) {
+	d.t.Helper()
+	got, err := d.emu.ReadFile("-", path)
+	require.NoError(d.t, err)
+	assert.True(d.t, bytes.Equal(data, got), "stored bytes differ from the file (%d vs %d bytes)", len(got), len(data))
+}
+
+func TestDemoUploadsAFile(t *testing.T) {
+	d := startDemo(t)
+	path, data := d.file("forty.bin", 40<<20)
+	d.run(upload(path), done)
+	assert.Contains(t, d.text(`#uploads li .result`), "stored as demo/forty.bin")
+	d.assertStored("demo/forty.bin", data)
+	if out := os.Getenv("SMH_SCREENSHOT"); out != "" {
+		png, err := chromedp.Run(d.ctx, chromedp.FullScreenshot(100))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(out, png, 0o644))
+	}
+}
+
+func TestDemoPauseAndResume(t *testing.T) {
+	d := startDemo(t)
+	d.emu.SetLatency(20 * time.Millisecond) // slow enough to pause half-way
+	path, data := d.file("paused.bin", 40<<20)
+	d.run(d.setValue("#partSize", "1"), d.setValue("#concurrency", "2"), upload(path),
+		waitFor(`(document.querySelector("#uploads progress")?.value ?? 0) > 0.25`))
+	d.run(chromedp.Click(chromedp.CSS(`#uploads li .pause`)), chromedp.WaitVisible(chromedp.CSS(`#uploads li .resume`)))
+	before := d.emu.Count("status")
+	d.run(chromedp.Click(chromedp.CSS(`#uploads li .resume`)), done)
+	assert.Greater(t, d.emu.Count("status"), before, "the resume listed the parts already stored")
+	assert.Less(t, d.emu.Count("part"), 40+2*4, "parts stored before the pause were not sent again")
+	d.assertStored("demo/paused.bin", data)
+}
+
+func TestDemoShowsARenewal(t *testing.T) {
+	d := startDemo(t)
+	d.emu.SetLatency(40 * time.Millisecond)
+	path, data := d.file("renewed.bin", 40<<20)
+	d.run(d.setValue("#ttl", "2"), chromedp.Click(chromedp.CSS(`#applyTTL`)),
+		waitFor(`document.querySelector("#log").textContent.includes("signatures now live 2 s")`),
+		d.setValue("#partSize", "1"), upload(path), done)
+	assert.Contains(t, d.text(`#log`), "renewed upload signatures")
+	assert.GreaterOrEqual(t, d.emu.Count("renew"), 1)
+	d.assertStored("demo/renewed.bin", data)
+}
