@@ -398,6 +398,9 @@ func (t *Task) runMultipart(ctx context.Context) (*FileInfo, error) {
 			break
 		}
 		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil // g.Go waited for a slot while another part failed: the group's error stands
+			}
 			off, length := partRange(size, ps, i+1)
 			crc, err := t.sendPart(gctx, s, prog, i+1, off, length)
 			crcs[i] = crc // each goroutine owns its slot
@@ -406,6 +409,10 @@ func (t *Task) runMultipart(ctx context.Context) (*FileInfo, error) {
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		// Paused or cancelled between parts: some were never started.
+		return nil, &Error{Op: "upload", Code: CodeCanceled, Err: cause(ctx)}
 	}
 	return t.confirm(ctx, crcs, lens)
 }
