@@ -34,6 +34,11 @@ var (
 	// Lenient: the directory call documents create_directory; any upload grant is accepted too, so a client
 	// holding an upload token can create the parent folders it uploads into.
 	dirGrants = append([]string{"create_directory"}, uploadGrants...)
+	// The library has no recycle bin, so every delete is permanent and either grant allows it (guess:
+	// the *_permanent grants are a superset of the plain ones).
+	deleteFileGrants = []string{"admin", "space_admin", "delete_file", "delete_file_permanent"}
+	deleteDirGrants  = []string{"admin", "space_admin", "delete_directory", "delete_directory_permanent"}
+	// Reads (info, download, listing, HEAD) need a valid token and no grant: an empty grant is read-only.
 )
 
 type token struct {
@@ -86,11 +91,15 @@ type part struct {
 	blob     blob
 }
 
-// issue is one set of part-upload credentials handed out by begin, renew or status.
+// issue is one set of COS credentials: for part uploads (task, handed out by begin, renew or status) or
+// for downloading one file (file, handed out by file info and the download redirect).
 type issue struct {
 	task   *task
+	file   *fileRec
 	secret []byte
+	token  string // the x-cos-security-token that must come with the signature
 	gen    int64
+	end    time.Time // end of the signature window (used to prune download credentials)
 }
 
 // apiCall is one request on the API host.
@@ -200,8 +209,17 @@ func (c *apiCall) route() (string, func(*apiCall), *apiError) {
 		return "", nil, notFound
 	}
 	if segs[0] == "directory" {
-		if m == http.MethodPut {
+		switch {
+		case m == http.MethodPut:
 			return "directory.create", (*apiCall).mkdir, nil
+		case m == http.MethodGet && flag(c.q, "info"):
+			return "directory.info", (*apiCall).dirInfo, nil
+		case m == http.MethodGet:
+			return "directory.list", (*apiCall).list, nil
+		case m == http.MethodHead:
+			return "directory.head", (*apiCall).dirHead, nil
+		case m == http.MethodDelete:
+			return "directory.delete", (*apiCall).rmdir, nil
 		}
 		return "", nil, notFound
 	}
@@ -216,12 +234,18 @@ func (c *apiCall) route() (string, func(*apiCall), *apiError) {
 		return "begin.simple", func(c *apiCall) { c.begin(false) }, nil
 	case m == http.MethodGet && flag(c.q, "upload"):
 		return "status", (*apiCall).status, nil
+	case m == http.MethodGet && flag(c.q, "info"):
+		return "file.info", func(c *apiCall) { c.fileInfo(false) }, nil
+	case m == http.MethodGet:
+		return "file.download", func(c *apiCall) { c.fileInfo(true) }, nil
 	case m == http.MethodDelete && flag(c.q, "upload"):
 		return "cancel", (*apiCall).cancel, nil
+	case m == http.MethodDelete:
+		return "file.delete", (*apiCall).deleteFile, nil
 	case m == http.MethodHead:
 		return "file.head", (*apiCall).head, nil
 	}
-	// Not emulated: form upload (POST without a flag), download, delete, listing.
+	// Not emulated: form upload (POST without a flag), previews, labels, history.
 	return "", nil, notFound
 }
 
@@ -469,7 +493,7 @@ func (e *Emulator) issueLocked(t *task) uploadInfoJSON {
 	ttl := max(int64((e.cfg.SignatureTTL+time.Second-1)/time.Second), 1)
 	start := now.Unix()
 	end := start + ttl
-	is := &issue{task: t, secret: []byte(randHex(20)), gen: e.gen}
+	is := &issue{task: t, secret: []byte(randHex(20)), token: t.securityToken, gen: e.gen, end: time.Unix(end, 0)}
 	ak := "AKID" + randHex(16)
 	e.issues[ak] = is
 	t.aks = append(t.aks, ak)
@@ -537,6 +561,7 @@ type beginBody struct {
 	LocalModificationTime string          `json:"localModificationTime"`
 	From                  json.RawMessage `json:"from"`
 	LinkTo                json.RawMessage `json:"linkTo"`
+	CopyFrom              json.RawMessage `json:"copyFrom"`
 }
 
 func parseStrategy(s, def string) (string, *apiError) {
@@ -607,11 +632,11 @@ func (c *apiCall) begin(multipart bool) {
 			return
 		}
 	}
-	if !multipart && (len(body.From) > 0 || len(body.LinkTo) > 0) {
-		// The same PUT route renames/moves ("from") or creates a symlink ("linkTo") on the real service
-		// (smh-api.md §1). Those are not uploads and are not emulated; treating them as a simple upload
-		// would silently do the wrong thing.
-		c.fail(errf(400, "ParamInvalid", "rename and symlink bodies are not supported by the emulator"))
+	if !multipart && (len(body.From) > 0 || len(body.LinkTo) > 0 || len(body.CopyFrom) > 0) {
+		// The same PUT route renames/moves ("from"), copies ("copyFrom") or creates a symlink ("linkTo") on
+		// the real service (smh-api.md §1). Those are not uploads and are not emulated; treating them as a
+		// simple upload would silently do the wrong thing.
+		c.fail(errf(400, "ParamInvalid", "move, copy and symlink bodies are not supported by the emulator"))
 		return
 	}
 	if aerr := checkPath(c.segs); aerr != nil {
@@ -1135,6 +1160,16 @@ func (c *apiCall) mkdir() {
 		c.fail(aerr)
 		return
 	}
+	// The same PUT moves ({"from"}) or copies ({"copyFrom"}) a directory on the real service; those are not
+	// emulated, and creating an empty directory instead would silently do the wrong thing.
+	var body struct {
+		From     json.RawMessage `json:"from"`
+		CopyFrom json.RawMessage `json:"copyFrom"`
+	}
+	if len(bytes.TrimSpace(c.body)) > 0 && json.Unmarshal(c.body, &body) == nil && (len(body.From) > 0 || len(body.CopyFrom) > 0) {
+		c.fail(errf(400, "ParamInvalid", "move and copy bodies are not supported by the emulator"))
+		return
+	}
 	strategy := c.q.Get("conflict_resolution_strategy")
 	switch strategy {
 	case "":
@@ -1178,21 +1213,7 @@ func (c *apiCall) head() {
 		c.fail(errf(404, "FileNotFound", "the file does not exist"))
 		return
 	}
-	h := c.w.Header()
-	h.Set("x-smh-creation-time", timeMillis(n.created))
-	if n.dir {
-		h.Set("x-smh-type", "dir")
-	} else {
-		f := n.file
-		h.Set("x-smh-type", "file")
-		h.Set("x-smh-size", strconv.FormatInt(f.size, 10))
-		h.Set("x-smh-crc64", strconv.FormatUint(f.crc, 10))
-		h.Set("x-smh-etag", f.etag)
-		h.Set("x-smh-content-type", f.contentType)
-		for k, v := range f.meta {
-			h.Set(k, v)
-		}
-	}
+	setNodeHeaders(c.w.Header(), n)
 	e.mu.Unlock()
 	c.reply(200, nil)
 }

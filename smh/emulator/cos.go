@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
@@ -93,36 +94,60 @@ func parseWindow(s string) (int64, int64, bool) {
 	return start, end, err1 == nil && err2 == nil && start <= end
 }
 
-// verifyLocked checks the Authorization and x-cos-security-token of a PUT for task t.
-func (e *Emulator) verifyLocked(r *http.Request, t *task) *cosError {
-	auth := r.Header.Get("Authorization")
-	if auth == "" {
-		return &cosError{status: 403, code: "AccessDenied", msg: "Access Denied."}
-	}
+// parseAuth splits a COS authorization string ("q-sign-algorithm=sha1&q-ak=…&q-signature=…").
+func parseAuth(auth string) map[string]string {
 	f := map[string]string{}
 	for _, kv := range strings.Split(auth, "&") {
 		k, v, _ := strings.Cut(kv, "=")
 		f[k] = v
 	}
-	mismatch := &cosError{status: 403, code: "SignatureDoesNotMatch",
+	return f
+}
+
+var (
+	errNoAuth   = &cosError{status: 403, code: "AccessDenied", msg: "Access Denied."}
+	errMismatch = &cosError{status: 403, code: "SignatureDoesNotMatch",
 		msg: "The Signature you specified does not match what we calculated."}
+)
+
+// verifyLocked checks the Authorization and x-cos-security-token of a PUT for task t.
+func (e *Emulator) verifyLocked(r *http.Request, t *task) *cosError {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return errNoAuth
+	}
+	f := parseAuth(auth)
 	is := e.issues[f["q-ak"]]
-	if f["q-sign-algorithm"] != "sha1" || is == nil || is.task != t {
-		return mismatch
+	if is == nil || is.task != t {
+		return errMismatch
+	}
+	return e.checkSignatureLocked(r, f, is, r.Header.Get("x-cos-security-token"))
+}
+
+// checkSignatureLocked checks the signature fields f made with the credentials is for request r, the
+// session token that came with them, and the signature window against the server clock.
+func (e *Emulator) checkSignatureLocked(r *http.Request, f map[string]string, is *issue, token string) *cosError {
+	if f["q-sign-algorithm"] != "sha1" {
+		return errMismatch
 	}
 	signStart, signEnd, ok1 := parseWindow(f["q-sign-time"])
 	keyStart, keyEnd, ok2 := parseWindow(f["q-key-time"])
 	if !ok1 || !ok2 {
-		return mismatch
+		return errMismatch
 	}
 	q := r.URL.Query()
 	params := signedList(f["q-url-param-list"], func(k string) string { v, _ := queryGet(q, k); return v })
-	headers := signedList(f["q-header-list"], r.Header.Get)
+	headers := signedList(f["q-header-list"], func(k string) string {
+		if strings.EqualFold(k, "host") { // net/http moves Host out of the header map
+			return r.Host
+		}
+		return r.Header.Get(k)
+	})
 	want := cosSignature(is.secret, f["q-key-time"], f["q-sign-time"], strings.ToLower(r.Method), r.URL.Path, params, headers)
 	if !hmac.Equal([]byte(want), []byte(f["q-signature"])) {
-		return mismatch
+		return errMismatch
 	}
-	if r.Header.Get("x-cos-security-token") != t.securityToken {
+	if token != is.token {
 		// Guess: a temporary key whose session token is missing or wrong is an unknown key to COS.
 		return &cosError{status: 403, code: "InvalidAccessKeyId", msg: "The access key Id format you provided is invalid."}
 	}
@@ -141,8 +166,10 @@ func (e *Emulator) verifyLocked(r *http.Request, t *task) *cosError {
 // ---- CORS ----
 
 const (
-	cosExpose = "ETag, x-cos-hash-crc64ecma, x-cos-request-id, x-smh-request-id, Date, Content-Length, Retry-After"
-	apiExpose = cosExpose + ", x-smh-size, x-smh-crc64, x-smh-etag, x-smh-type, x-smh-creation-time, x-smh-content-type"
+	cosExpose = "ETag, x-cos-hash-crc64ecma, x-cos-request-id, x-smh-request-id, Date, Content-Length, Retry-After, " +
+		"Content-Range, Accept-Ranges, Content-Disposition, Last-Modified"
+	apiExpose = cosExpose + ", Location, x-smh-size, x-smh-crc64, x-smh-etag, x-smh-type, x-smh-creation-time, " +
+		"x-smh-modification-time, x-smh-content-type"
 	// allowHeaders answers a preflight that names no headers.
 	allowHeaders = "authorization, content-type, x-cos-security-token, x-cos-traffic-limit, x-cos-sdk-retry"
 )
@@ -232,12 +259,101 @@ func (e *Emulator) serveCOS(w http.ResponseWriter, r *http.Request) {
 		e.preflight(w, r)
 		return
 	}
-	if r.Method != http.MethodPut {
-		// Only uploads are emulated on the COS host.
+	switch r.Method {
+	case http.MethodPut:
+		c.put()
+	case http.MethodGet, http.MethodHead:
+		c.get()
+	default:
 		c.failDrained(&cosError{status: 405, code: "MethodNotAllowed", msg: "The specified method is not allowed against this resource."})
+	}
+}
+
+// get serves a confirmed file's bytes to a signed URL (file info's cosUrl): Range requests answer 206
+// with Content-Range. The signature covers the method, so a GET URL does not work for HEAD, as on COS.
+func (c *cosCall) get() {
+	e, r := c.e, c.r
+	e.count("object.get")
+	if !e.delay(r) {
+		abort()
+	}
+	q := r.URL.Query()
+	key := strings.TrimPrefix(r.URL.Path, "/")
+
+	// A presigned URL carries the signature fields as query parameters (or, in the legacy form, all of
+	// them URL-encoded in one "sign" parameter); an Authorization header works too.
+	var f map[string]string
+	token := r.Header.Get("x-cos-security-token")
+	switch {
+	case q.Has("q-sign-algorithm"):
+		f = map[string]string{}
+		for k := range q {
+			if strings.HasPrefix(k, "q-") {
+				f[k] = q.Get(k)
+			}
+		}
+	case q.Has("sign"):
+		f = parseAuth(q.Get("sign"))
+	case r.Header.Get("Authorization") != "":
+		f = parseAuth(r.Header.Get("Authorization"))
+	}
+	if q.Has("x-cos-security-token") {
+		token = q.Get("x-cos-security-token")
+	}
+
+	e.mu.Lock()
+	n := e.files[key]
+	if n == nil {
+		e.mu.Unlock()
+		c.fail(&cosError{status: 404, code: "NoSuchKey", msg: "The specified key does not exist."})
 		return
 	}
-	c.put()
+	if f == nil {
+		e.mu.Unlock()
+		c.fail(errNoAuth)
+		return
+	}
+	is := e.issues[f["q-ak"]]
+	if is == nil || is.file != n.file {
+		e.mu.Unlock()
+		c.fail(errMismatch)
+		return
+	}
+	if ce := e.checkSignatureLocked(r, f, is, token); ce != nil {
+		e.mu.Unlock()
+		c.fail(ce)
+		return
+	}
+	rec, modified := n.file, n.modified
+	// Opened under the lock: an open file keeps these bytes through a later delete or overwrite.
+	var content io.ReadSeeker = bytes.NewReader(rec.blob.data)
+	if rec.blob.path != "" {
+		fh, err := os.Open(rec.blob.path)
+		if err != nil {
+			e.mu.Unlock()
+			c.fail(&cosError{status: 500, code: "InternalError", msg: err.Error()})
+			return
+		}
+		defer fh.Close()
+		content = fh
+	}
+	e.mu.Unlock()
+
+	h := c.w.Header()
+	h.Set("Content-Type", rec.contentType)
+	if v := q.Get("response-content-type"); v != "" {
+		h.Set("Content-Type", v)
+	}
+	if v := q.Get("response-content-disposition"); v != "" {
+		h.Set("Content-Disposition", v)
+	}
+	h.Set("ETag", rec.etag)
+	if r.Header.Get("Range") == "" {
+		// Guess: COS sends the object's CRC64 on whole-object answers; a client cannot check it on a range.
+		h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(rec.crc, 10))
+	}
+	e.stamp(c.w)
+	http.ServeContent(c.w, r, "", modified, content)
 }
 
 func (c *cosCall) put() {

@@ -1,10 +1,34 @@
 // Package emulator is a stateful local emulator of Tencent Cloud Smart Media Hosting (SMH) and of the COS
-// storage host that SMH hands part uploads to. It serves two http.Handlers, as the real service uses two
-// hosts: API() for the SMH API (access tokens, begin, renew, status, confirm, cancel, directories) and COS()
-// for the part and object PUTs. Start runs both on 127.0.0.1.
+// storage host that SMH hands part uploads and downloads to. It serves two http.Handlers, as the real
+// service uses two hosts: API() for the SMH API and COS() for part and object PUTs and signed GETs. Start
+// runs both, on 127.0.0.1 ports chosen at run time by default, over HTTPS with a throwaway self-signed
+// certificate when Config.TLS is set (clients default to https: for the COS domain). The command
+// smh/cmd/smh-emulator runs the same thing standalone for any SMH client.
 //
-// The wire formats follow the research note smh-api.md (sections 1, 2, 4, 5, 6 and 8). Where the real service
-// is not documented the emulator makes a choice; such choices are marked "guess" in comments.
+// The wire formats follow the research note smh-api.md (sections 1, 2, 4, 5, 6 and 8) and, for the calls
+// beyond the upload family, the models and docs of Tencent's smh-js-sdk. Where the real service is not
+// documented the emulator makes a choice; such choices are marked "guess" in comments. Query flags are
+// accepted bare (?multipart) or with a value (?multipart=1); paths may be encoded whole ("%2F") or per
+// element, with or without a leading "/".
+//
+// # Calls
+//
+//	GET|POST /api/v1/token, POST|DELETE /api/v1/token/{lib}/{token}, DELETE /api/v1/token/{lib}
+//	POST …/file/{lib}/{space}/{path}?multipart, PUT …/file/{…}/{path}   begin (multipart, simple)
+//	POST ?renew, GET ?upload, POST ?confirm, DELETE ?upload on …/file/{lib}/{space}/{confirmKey}
+//	HEAD …/file/{…}/{path}              check file: x-smh-* headers
+//	GET  …/file/{…}/{path}?info         file info with cosUrl, a signed COS download URL
+//	GET  …/file/{…}/{path}              302 to the same URL
+//	DELETE …/file/{…}/{path}            204
+//	PUT  …/directory/{…}/{path}         create, with missing parents: 201 (409 when it exists)
+//	GET  …/directory/{…}/{path}         list: by-marker=1 (marker, limit) or by-page=1 (page, page_size)
+//	GET  …/directory/{…}/{path}?info    file or directory info;  HEAD: directory status
+//	DELETE …/directory/{…}/{path}       204, with everything below
+//	COS: PUT {path}?partNumber&uploadId, PUT {path}, GET {key}?q-sign-…  (Range: 206, Content-Range)
+//
+// Access tokens carry grants: begin and renew need an upload grant, confirm an upload or confirm_upload
+// grant, directory create create_directory (or an upload grant), deletes delete_file or delete_directory
+// (or their _permanent forms); reads need any valid token. admin and space_admin allow everything.
 //
 // # Upload lifecycle
 //
@@ -28,13 +52,15 @@
 //
 // # Time
 //
-// Every time decision (token expiry, signature windows, the Date header, <ServerTime>) uses Config.Now plus
-// the skew set by SetSkew, so tests drive expiry with a fake clock rather than by sleeping.
+// Every time decision (token expiry, upload and download signature windows, the Date header,
+// <ServerTime>) uses Config.Now plus the skew set by SetSkew, so tests drive expiry with a fake clock
+// rather than by sleeping. The TLS certificate alone uses the wall clock, as clients check it against theirs.
 //
 // # Fault injection
 //
 // The knobs (ExpireSignatures, FailParts, FailAPI, ResetParts, StallParts, SetLatency, SetSkew, CorruptParts,
 // SetExposeHeaders, OnPart, ExpireTokens) are safe to call from any goroutine while requests are in flight.
+// ExpireSignatures expires download URLs as well as part signatures.
 // Count reports how many requests each operation received, so tests can assert for example exactly one
 // renew per expiry.
 package emulator

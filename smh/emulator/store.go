@@ -258,6 +258,7 @@ type node struct {
 
 type fileRec struct {
 	digest
+	key         string // COS object key the download URLs name, without the leading "/"
 	etag        string
 	contentType string
 	blob        blob
@@ -382,10 +383,72 @@ func (e *Emulator) placeFileLocked(spaceID string, segs []string, strategy strin
 	now := e.now()
 	created := now
 	if old := sp.get(final); old != nil && !old.dir {
-		created = old.created // guess: an overwrite keeps the creation time
+		created = old.created         // guess: an overwrite keeps the creation time
+		delete(e.files, old.file.key) // its download URLs die with it
 	}
-	sp.nodes[strings.Join(final, "/")] = &node{created: created, modified: now, file: rec}
+	n := &node{created: created, modified: now, file: rec}
+	sp.nodes[strings.Join(final, "/")] = n
+	e.indexLocked(n)
+	sp.touch(final[:len(final)-1], now)
 	return final, nil
+}
+
+// indexLocked gives a file node a fresh COS object key, so download URLs reach it.
+func (e *Emulator) indexLocked(n *node) {
+	n.file.key = e.cfg.LibraryID + "/" + randHex(16)
+	e.files[n.file.key] = n
+}
+
+// touch sets the modification time of directory segs, which SMH reports as the last time a child was
+// added or removed (the root has no node).
+func (sp *space) touch(segs []string, now time.Time) {
+	if n := sp.get(segs); n != nil && n.dir && len(segs) > 0 {
+		n.modified = now
+	}
+}
+
+// removeLocked deletes the file or directory at segs (a directory with everything below it), on disk first
+// in Dir mode. The node must exist.
+func (e *Emulator) removeLocked(spaceID string, segs []string) *apiError {
+	sp := e.space(spaceID)
+	key := strings.Join(segs, "/")
+	if e.cfg.Dir != "" {
+		if err := os.RemoveAll(e.filePath(spaceID, segs)); err != nil {
+			return errf(500, "InternalServerError", "delete: %v", err)
+		}
+	}
+	unindex := func(n *node) {
+		if n.file != nil {
+			delete(e.files, n.file.key)
+		}
+	}
+	if n := sp.nodes[key]; n.dir {
+		for k, m := range sp.nodes {
+			if strings.HasPrefix(k, key+"/") {
+				unindex(m)
+				delete(sp.nodes, k)
+			}
+		}
+	}
+	unindex(sp.nodes[key])
+	delete(sp.nodes, key)
+	sp.touch(segs[:len(segs)-1], e.now())
+	return nil
+}
+
+// children returns the direct children of directory segs by name.
+func (sp *space) children(segs []string) map[string]*node {
+	prefix := strings.Join(segs, "/") + "/"
+	if len(segs) == 0 {
+		prefix = ""
+	}
+	out := map[string]*node{}
+	for k, n := range sp.nodes {
+		if rest, ok := strings.CutPrefix(k, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
+			out[rest] = n
+		}
+	}
+	return out
 }
 
 // mkdirLocked creates segs and missing parents. strategy "ask" fails if segs exists, "rename" picks a free
@@ -400,6 +463,7 @@ func (e *Emulator) mkdirLocked(spaceID string, segs []string, strategy string) (
 				return nil, err
 			}
 			sp.nodes[strings.Join(segs[:i], "/")] = &node{dir: true, created: now, modified: now}
+			sp.touch(segs[:i-1], now)
 		} else if !n.dir {
 			return nil, errf(409, "SameNameDirectoryOrFileExists", "a file is in the way of the path")
 		}
@@ -419,6 +483,7 @@ func (e *Emulator) mkdirLocked(spaceID string, segs []string, strategy string) (
 		return nil, err
 	}
 	sp.nodes[strings.Join(final, "/")] = &node{dir: true, created: now, modified: now}
+	sp.touch(final[:len(final)-1], now)
 	return final, nil
 }
 
