@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/smhupload/smh-upload/smh/emulator"
+	"github.com/smhupload/smh-upload/smh/internal/fakeclock"
 )
 
 const (
@@ -40,32 +41,15 @@ const (
 
 var ecma = crc64.MakeTable(crc64.ECMA)
 
-// fakeClock is the injected clock: tests move time instead of sleeping.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock is the injected clock: tests move time instead of sleeping.
+func newClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 }
 
 type env struct {
 	t     *testing.T
 	srv   *emulator.Server
-	clock *fakeClock
+	clock *fakeclock.Clock
 	hc    *http.Client
 }
 
