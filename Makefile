@@ -1,23 +1,115 @@
-# smh-upload: make test runs everything CI runs; make demo runs the demo.
+# smh-upload. `make demo` runs the demo, `make test` runs everything CI runs;
+# both install what they need (pinned Go tools and npm packages, Debian's
+# Chromium when it is missing).
 GO      ?= go
 GOROOT  := $(shell $(GO) env GOROOT)
 PKGS    := ./...
+BIN     := $(CURDIR)/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DIST        := wasm/dist
+SITE        := web/page/site
+# The gzip budget of smh.wasm: 1.3 MiB.
+WASM_GZIP_BUDGET := 1363148
+# wasmbrowsertest runs GOOS=js tests in headless Chromium; go test finds it
+# on PATH as go_js_wasm_exec. Pinned, in a project-local directory named by
+# its version so a new pin installs afresh.
+WBT_VERSION := v0.11.0
+WBT_DIR     := $(BIN)/wasmbrowsertest-$(WBT_VERSION)
+WBT         := $(WBT_DIR)/go_js_wasm_exec
+CHROMIUM    := /usr/bin/chromium
+WORKER_DIR   := web/worker
+WORKER_BUILD := $(WORKER_DIR)/build
+WORKERD      := $(CURDIR)/$(WORKER_DIR)/node_modules/.bin/workerd
+EMULATOR_FLAGS ?=
 
-.PHONY: all test vet test-native bench
+.PHONY: all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go matrix screenshot
 
 all: test
 
-## test: vet and all tests (what CI runs)
-test: vet test-native
+## test: vet, then every test: native with -race (demo in Chromium, Worker in workerd), browser, Node
+test: vet test-native test-browser test-node
 
-## vet: go vet for the native and the browser build
+## vet: go vet for the native and the browser builds
 vet:
 	$(GO) vet $(PKGS)
-	GOOS=js GOARCH=wasm $(GO) vet ./smh/
+	GOOS=js GOARCH=wasm $(GO) vet ./smh/ ./wasm/... ./web/cmd/smh-worker/
 
-test-native:
-	$(GO) test -race -count=1 $(PKGS)
+# The native tests drive the demo in Chromium and run the Worker build in
+# workerd; SMH_REQUIRE_BROWSER makes those tests fail, not skip, if anything
+# they need is missing.
+test-native: wasm worker $(WORKERD) $(CHROMIUM)
+	SMH_REQUIRE_BROWSER=1 SMH_CHROMIUM=$(CHROMIUM) SMH_WORKERD=$(WORKERD) SMH_WORKER_BUILD=$(CURDIR)/$(WORKER_BUILD) \
+		$(GO) test -race -count=1 $(PKGS)
 
-## bench: the Go upload benchmark against the emulator on loopback
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./smh/
+# ---- the browser module ----
+
+## wasm: build wasm/dist/{smh.wasm,smh-upload.js,smh-upload.d.ts,wasm_exec.js}, ./wasm_exec.js, and the demo's copies
+wasm:
+	@if GOOS=js GOARCH=wasm $(GO) list -deps ./wasm/... | grep -qx net/http; then \
+		echo "wasm: the browser build must not link net/http" >&2; exit 1; fi
+	@mkdir -p $(DIST)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w -X main.version=$(VERSION)' -o $(DIST)/smh.wasm ./wasm
+	cp "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec.js
+	cp wasm_exec.js wasm/smh-upload.js wasm/smh-upload.d.ts $(DIST)/
+	cp $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(DIST)/smh-upload.js $(SITE)/
+	@raw=$$(wc -c < $(DIST)/smh.wasm); gz=$$(gzip -9 -c $(DIST)/smh.wasm | wc -c); \
+		echo "smh.wasm: $$raw bytes, $$gz gzipped (budget $(WASM_GZIP_BUDGET))"; \
+		if [ $$gz -gt $(WASM_GZIP_BUDGET) ]; then echo "wasm: smh.wasm is over its gzip budget" >&2; exit 1; fi
+
+## test-browser: the wasm tests in headless Chromium against emulators on 127.0.0.1
+test-browser: wasm $(WBT) $(CHROMIUM)
+	PATH="$(WBT_DIR):$$PATH" $(GO) run ./wasm/browsertest -dist $(DIST) -chromium $(CHROMIUM) -- -count=1 ./wasm/...
+
+$(WBT):
+	GOBIN="$(WBT_DIR)" $(GO) install github.com/agnivade/wasmbrowsertest@$(WBT_VERSION)
+	mv "$(WBT_DIR)/wasmbrowsertest" "$@"
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+# ---- the demo and its Worker build ----
+
+## demo: the demo page and token broker on 127.0.0.1:8080 (SMH_DEMO_ADDR), on the embedded emulator unless SMH_* name a library
+demo web: wasm
+	$(GO) run ./web/cmd/smh-demo
+
+## worker: the demo as a Cloudflare Worker in web/worker/build (deploy with wrangler from web/worker)
+worker: wasm
+	$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(WORKER_BUILD)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WORKER_BUILD)/app.wasm ./web/cmd/smh-worker
+	@echo "worker: $$(wc -c < $(WORKER_BUILD)/app.wasm) bytes, $$(gzip -9 -c $(WORKER_BUILD)/app.wasm | wc -c) gzipped"
+
+$(WORKERD): $(WORKER_DIR)/package.json $(WORKER_DIR)/package-lock.json
+	cd $(WORKER_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+## screenshot: refresh web/demo.png, the README's picture of the demo
+screenshot: wasm $(CHROMIUM)
+	SMH_REQUIRE_BROWSER=1 SMH_SCREENSHOT=$(CURDIR)/web/demo.png $(GO) test -count=1 -run TestDemoUploadsAFile ./web/
+
+# ---- the emulator ----
+
+## emulator: the SMH + COS emulator for any SMH client: HTTPS, API on 127.0.0.1:8090, first stdout line is JSON
+emulator:
+	$(GO) run ./smh/cmd/smh-emulator -tls $(EMULATOR_FLAGS)
+
+## test-node: a whole upload by the wire format, from Node with fetch alone, against the built emulator
+test-node:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/smh-emulator ./smh/cmd/smh-emulator
+	node smh/cmd/smh-emulator/testdata/wire.mjs $(BIN)/smh-emulator
+
+## matrix: run the fault matrix and write its table into README.md
+matrix:
+	SMH_MATRIX_README=$(CURDIR)/README.md $(GO) test -count=1 -run TestFaultMatrix ./smh/
+
+# ---- benchmarks (not part of make test) ----
+
+## bench: the upload benchmarks
+bench: bench-go
+
+## bench-go: 256 MiB to the in-process emulator on loopback, against plain PUTs in the same run
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 3 ./smh/

@@ -161,6 +161,25 @@ func (c *Client) do(ctx context.Context, k call) (*Response, error) {
 	refreshed := false
 	for attempt := 1; ; attempt++ {
 		tok, gen := c.currentToken()
+		if tok == "" && c.cfg.RefreshToken != nil && k.path != "token" && !strings.HasPrefix(k.path, "token/") {
+			// No token yet: get one rather than send a call SMH can only
+			// refuse (400 EmptyAccessToken, which no refresh would follow).
+			if rerr := c.refreshToken(ctx, gen); rerr != nil {
+				if ctx.Err() != nil {
+					return nil, &Error{Op: k.op, Code: CodeCanceled, Err: cause(ctx)}
+				}
+				e := rerr.(*Error)
+				if attempt >= c.retry.MaxAttempts {
+					e.Attempts = attempt
+					return nil, e
+				}
+				if err := c.clock.Sleep(ctx, c.retry.Backoff(attempt, 0)); err != nil {
+					return nil, &Error{Op: k.op, Code: CodeCanceled, Err: cause(ctx)}
+				}
+				continue
+			}
+			tok, gen = c.currentToken()
+		}
 		req := &Request{Method: k.method, URL: c.url(k, tok), Header: Header{}, Body: body}
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")

@@ -254,3 +254,18 @@ func TestClientErrorsHideSecrets(t *testing.T) {
 type doerFunc func(*Request) (*Response, error)
 
 func (f doerFunc) Do(_ context.Context, r *Request) (*Response, error) { return f(r) }
+
+func TestClientWithoutTokenGetsOneFirst(t *testing.T) {
+	var seen []string
+	doer := doerFunc(func(req *Request) (*Response, error) {
+		seen = append(seen, req.URL)
+		return jsonResp(200, `{"confirmed":false,"uploadId":"u"}`), nil
+	})
+	c, err := NewClient(ClientConfig{Endpoint: "https://smh.example", LibraryID: "lib",
+		RefreshToken: func(context.Context) (string, error) { return "first", nil }}, doer)
+	require.NoError(t, err)
+	_, err = c.UploadStatus(context.Background(), "ck")
+	require.NoError(t, err)
+	require.Len(t, seen, 1)
+	assert.Contains(t, seen[0], "access_token=first")
+}

@@ -72,11 +72,14 @@ func (l *lockedBuffer) String() string {
 
 // TestWorkerInWorkerd runs the Cloudflare Worker build in Cloudflare's own
 // runtime against an SMH (the emulator) and asks it for a token, as a page
-// would. make test-worker builds it and sets the two variables.
+// would. make test builds it and sets the two variables.
 func TestWorkerInWorkerd(t *testing.T) {
 	bin, build := os.Getenv("SMH_WORKERD"), os.Getenv("SMH_WORKER_BUILD")
 	if bin == "" || build == "" {
-		t.Skip("needs SMH_WORKERD and SMH_WORKER_BUILD: run make test-worker (part of make test)")
+		if os.Getenv("SMH_REQUIRE_BROWSER") != "" {
+			t.Fatal("needs SMH_WORKERD and SMH_WORKER_BUILD")
+		}
+		t.Skip("needs SMH_WORKERD and SMH_WORKER_BUILD: run make test")
 	}
 	build, err := filepath.Abs(build)
 	require.NoError(t, err)

@@ -1,0 +1,96 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"fmt"
+	"hash"
+	"hash/crc64"
+	"sync"
+	"syscall/js"
+
+	"github.com/smhupload/smh-upload/smh"
+)
+
+// Hashing reads a Blob in bounded steps so that neither Go memory nor the
+// event loop is held for long: at most readChunk bytes per arrayBuffer (in
+// JS memory), copied into Go through one copyBuf-sized buffer, yielding to
+// the event loop after every hashStep bytes.
+const (
+	readChunk = 16 << 20
+	hashStep  = 1 << 20
+	copyBuf   = 64 << 10
+)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b }}
+
+// blobBody is an smh.Body over a JS Blob or File. Part bytes stay in the
+// browser: the XHR transport sends Blob.slice(off, end), and only the
+// hashing below copies them, a small buffer at a time.
+type blobBody struct {
+	blob js.Value
+	size int64
+}
+
+func newBlobBody(b js.Value) *blobBody {
+	return &blobBody{blob: b, size: int64(b.Get("size").Float())}
+}
+
+// Size returns the Blob's size.
+func (b *blobBody) Size() int64 { return b.size }
+
+// Sum returns the CRC-64/ECMA and MD5 of [off, off+n).
+func (b *blobBody) Sum(ctx context.Context, off, n int64) (smh.Sum, error) {
+	return b.hash(ctx, off, n, true)
+}
+
+func (b *blobBody) hash(ctx context.Context, off, n int64, withMD5 bool) (smh.Sum, error) {
+	return protect(func() (smh.Sum, error) { return b.hashRange(ctx, off, n, withMD5) })
+}
+
+func (b *blobBody) hashRange(ctx context.Context, off, n int64, withMD5 bool) (smh.Sum, error) {
+	c := crc64.New(smh.ECMATable)
+	var m hash.Hash
+	if withMD5 {
+		m = md5.New()
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for pos, end := off, off+n; pos < end; {
+		k := min(int64(readChunk), end-pos)
+		ab, err := await(ctx, b.blob.Call("slice", pos, pos+k).Call("arrayBuffer"), nil)
+		if err != nil {
+			return smh.Sum{}, err
+		}
+		u8 := jsUint8Array.New(ab)
+		if got := int64(u8.Length()); got != k {
+			return smh.Sum{}, fmt.Errorf("read %d bytes at %d, want %d: the file changed", got, pos, k)
+		}
+		for i := int64(0); i < k; {
+			step := min(i+hashStep, k)
+			for i < step {
+				j := min(i+copyBuf, step)
+				p := buf[:j-i]
+				js.CopyBytesToGo(p, u8.Call("subarray", i, j))
+				c.Write(p)
+				if m != nil {
+					m.Write(p)
+				}
+				i = j
+			}
+			yieldToEventLoop()
+			if err := ctx.Err(); err != nil {
+				return smh.Sum{}, context.Cause(ctx)
+			}
+		}
+		pos += k
+	}
+	s := smh.Sum{CRC64: c.Sum64()}
+	if m != nil {
+		copy(s.MD5[:], m.Sum(nil))
+	}
+	return s, nil
+}

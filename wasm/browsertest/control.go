@@ -1,0 +1,366 @@
+//go:build !js
+
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"hash/crc64"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smhupload/smh-upload/smh"
+	"github.com/smhupload/smh-upload/smh/emulator"
+	"github.com/smhupload/smh-upload/smh/nethttp"
+)
+
+// ops are the emulator operations whose counters /counts reports.
+var ops = []string{
+	"token.create", "token.renew", "begin.multipart", "begin.simple", "renew", "status", "confirm", "cancel",
+	"directory.create", "file.head", "part", "object.put", "part.expired",
+}
+
+// holdTimeout bounds how long a held part and a /held wait last, so a
+// failing test cannot hang the run.
+const holdTimeout = 2 * time.Minute
+
+// control is the HTTP API the browser tests drive the emulators through.
+// Every answer allows any origin: the test page is served by wasmbrowsertest
+// from another port.
+//
+//	POST   /emulators                      {"signatureTTL":"10m","skew":"1h"} → {"id","endpoint","libraryId","accessToken"}
+//	DELETE /emulators/{id}
+//	GET    /emulators/{id}/counts          → {"renew":1,…}
+//	POST   /emulators/{id}/rules           [{"part":3,"action":"expire"|"skew"|"hold"|"expire-tokens","skew":"11m"}]
+//	GET    /emulators/{id}/held?part=N     waits until a "hold" rule holds part N's first request
+//	POST   /emulators/{id}/release         lets held requests go on
+//	GET    /emulators/{id}/arrivals        part numbers received since the last call, in order
+//	POST   /emulators/{id}/expose?on=false drops Access-Control-Expose-Headers on the COS host
+//	POST   /emulators/{id}/token           → {"accessToken"}: a new token with smh.UploadGrants
+//	GET    /emulators/{id}/file?path=P     → {"size","crc64"} of a stored file (404 when absent)
+//	GET    /emulators/{id}/open-uploads    → n
+//	GET    /emulators/{id}/parts?key=K     → stored part numbers of an open task
+//	GET    /expect?size=N&seed=S           → {"crc64"} of the test data generator's output
+//	GET    /dist/{file}                    the built module, for tests that load it like a page does
+type control struct {
+	dist string
+
+	mu   sync.Mutex
+	next int
+	emus map[string]*emu
+}
+
+type emu struct {
+	*emulator.Server
+	token string
+
+	mu       sync.Mutex
+	rules    map[int]rule // by part number; each fires once
+	held     map[int]chan struct{}
+	release  chan struct{}
+	arrivals []int
+}
+
+type rule struct {
+	Part   int    `json:"part"`
+	Action string `json:"action"`
+	Skew   string `json:"skew"`
+}
+
+func newControl(dist string) *control {
+	return &control{dist: dist, emus: map[string]*emu{}}
+}
+
+func (c *control) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.emus {
+		e.close()
+		delete(c.emus, id)
+	}
+}
+
+func (e *emu) close() {
+	e.mu.Lock()
+	select {
+	case <-e.release:
+	default:
+		close(e.release)
+	}
+	e.mu.Unlock()
+	_ = e.Server.Close()
+}
+
+func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+	h.Set("Access-Control-Allow-Headers", "content-type")
+	h.Set("Cache-Control", "no-store")
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	path := strings.Trim(r.URL.Path, "/")
+	switch {
+	case strings.HasPrefix(path, "dist/"):
+		c.serveDist(w, r, strings.TrimPrefix(path, "dist/"))
+	case path == "expect":
+		c.expect(w, r)
+	case path == "emulators" && r.Method == http.MethodPost:
+		c.create(w, r)
+	case strings.HasPrefix(path, "emulators/"):
+		id, op, _ := strings.Cut(strings.TrimPrefix(path, "emulators/"), "/")
+		c.mu.Lock()
+		e := c.emus[id]
+		if e != nil && op == "" && r.Method == http.MethodDelete {
+			delete(c.emus, id)
+		}
+		c.mu.Unlock()
+		if e == nil {
+			http.Error(w, "no emulator "+id, http.StatusNotFound)
+			return
+		}
+		if op == "" && r.Method == http.MethodDelete {
+			e.close()
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		e.serve(w, r, op)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func reply(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (c *control) create(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SignatureTTL string `json:"signatureTTL"`
+		Skew         string `json:"skew"` // the server clock's offset from the real one
+	}
+	_ = json.NewDecoder(r.Body).Decode(&req)
+	cfg := emulator.Config{}
+	if req.SignatureTTL != "" {
+		d, err := time.ParseDuration(req.SignatureTTL)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		cfg.SignatureTTL = d
+	}
+	c.mu.Lock()
+	c.next++
+	id := strconv.Itoa(c.next)
+	c.mu.Unlock()
+	cfg.AccessToken = "browser-test-token-" + id
+	s, err := emulator.Start(cfg)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if req.Skew != "" {
+		d, err := time.ParseDuration(req.Skew)
+		if err != nil {
+			_ = s.Close()
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.SetSkew(d)
+	}
+	e := &emu{Server: s, token: cfg.AccessToken, rules: map[int]rule{}, held: map[int]chan struct{}{}, release: make(chan struct{})}
+	s.OnPart(e.onPart)
+	c.mu.Lock()
+	c.emus[id] = e
+	c.mu.Unlock()
+	reply(w, map[string]string{"id": id, "endpoint": s.Endpoint, "libraryId": s.LibraryID(), "accessToken": e.token})
+}
+
+// onPart runs in the emulator's request goroutine when a part PUT arrives.
+func (e *emu) onPart(p emulator.PartInfo) {
+	e.mu.Lock()
+	e.arrivals = append(e.arrivals, p.PartNumber)
+	ru, ok := e.rules[p.PartNumber]
+	delete(e.rules, p.PartNumber)
+	var reached chan struct{}
+	if ok && ru.Action == "hold" {
+		reached = e.held[p.PartNumber]
+	}
+	release := e.release
+	e.mu.Unlock()
+	if !ok {
+		return
+	}
+	switch ru.Action {
+	case "expire":
+		e.ExpireSignatures()
+	case "expire-tokens":
+		e.ExpireTokens()
+		e.ExpireSignatures()
+	case "skew":
+		d, _ := time.ParseDuration(ru.Skew)
+		e.SetSkew(d)
+	case "hold":
+		close(reached)
+		select {
+		case <-release:
+		case <-time.After(holdTimeout):
+		}
+	}
+}
+
+func (e *emu) serve(w http.ResponseWriter, r *http.Request, op string) {
+	q := r.URL.Query()
+	switch op {
+	case "counts":
+		out := map[string]int{}
+		for _, o := range ops {
+			out[o] = e.Count(o)
+		}
+		reply(w, out)
+	case "rules":
+		var rules []rule
+		if err := json.NewDecoder(r.Body).Decode(&rules); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		e.mu.Lock()
+		for _, ru := range rules {
+			e.rules[ru.Part] = ru
+			if ru.Action == "hold" {
+				e.held[ru.Part] = make(chan struct{})
+			}
+		}
+		e.mu.Unlock()
+		reply(w, len(rules))
+	case "held":
+		n, _ := strconv.Atoi(q.Get("part"))
+		e.mu.Lock()
+		ch := e.held[n]
+		e.mu.Unlock()
+		if ch == nil {
+			http.Error(w, "no hold rule for that part", http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-ch:
+			reply(w, n)
+		case <-r.Context().Done():
+		case <-time.After(holdTimeout):
+			http.Error(w, "the part did not arrive", http.StatusGatewayTimeout)
+		}
+	case "release":
+		e.mu.Lock()
+		close(e.release)
+		e.release = make(chan struct{})
+		e.mu.Unlock()
+		reply(w, true)
+	case "arrivals":
+		e.mu.Lock()
+		a := e.arrivals
+		e.arrivals = nil
+		e.mu.Unlock()
+		if a == nil {
+			a = []int{}
+		}
+		reply(w, a)
+	case "expose":
+		e.SetExposeHeaders(q.Get("on") != "false")
+		reply(w, true)
+	case "token":
+		tc, err := smh.NewTokenClient(e.Endpoint, e.LibraryID(), e.LibrarySecret(), nethttp.New())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		tok, err := tc.Create(r.Context(), smh.TokenOptions{Grant: smh.UploadGrants})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		reply(w, map[string]string{"accessToken": tok.AccessToken})
+	case "file":
+		space := q.Get("space")
+		if space == "" {
+			space = "-"
+		}
+		fi, err := e.FileInfo(space, q.Get("path"))
+		if errors.Is(err, fs.ErrNotExist) {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		} else if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		reply(w, map[string]string{"size": strconv.FormatInt(fi.Size, 10), "crc64": smh.FormatCRC64(fi.CRC64), "path": fi.Path})
+	case "open-uploads":
+		reply(w, e.OpenUploads())
+	case "parts":
+		p := e.UploadedParts(q.Get("key"))
+		if p == nil {
+			p = []int{}
+		}
+		reply(w, p)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// expect answers the CRC-64 of the tests' data stream: byte i is the top
+// byte of the LCG x = x·1664525 + 1013904223 (mod 2^32) after (i mod P)+1
+// steps from seed, P = 5 MiB + 12345. The page generates the same bytes in JS.
+func (c *control) expect(w http.ResponseWriter, r *http.Request) {
+	size, err1 := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
+	seed, err2 := strconv.ParseUint(r.URL.Query().Get("seed"), 10, 32)
+	if err1 != nil || err2 != nil || size < 0 || size > 64<<30 {
+		http.Error(w, "bad size or seed", http.StatusBadRequest)
+		return
+	}
+	reply(w, map[string]string{"crc64": smh.FormatCRC64(generatedCRC(size, uint32(seed)))})
+}
+
+const period = 5<<20 + 12345
+
+func generatedCRC(size int64, seed uint32) uint64 {
+	base := make([]byte, min(size, period))
+	x := seed
+	for i := range base {
+		x = x*1664525 + 1013904223
+		base[i] = byte(x >> 24)
+	}
+	h := crc64.New(smh.ECMATable)
+	for off := int64(0); off < size; {
+		b := base[off%period:]
+		b = b[:min(int64(len(b)), size-off)]
+		h.Write(b)
+		off += int64(len(b))
+	}
+	return h.Sum64()
+}
+
+func (c *control) serveDist(w http.ResponseWriter, r *http.Request, name string) {
+	if name == "" || strings.Contains(name, "/") || strings.HasPrefix(name, ".") {
+		http.NotFound(w, r)
+		return
+	}
+	switch filepath.Ext(name) {
+	case ".wasm":
+		w.Header().Set("Content-Type", "application/wasm")
+	case ".js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	default:
+		if t := mime.TypeByExtension(filepath.Ext(name)); t != "" {
+			w.Header().Set("Content-Type", t)
+		}
+	}
+	http.ServeFile(w, r, filepath.Join(c.dist, name))
+}

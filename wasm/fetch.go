@@ -1,0 +1,204 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"syscall/js"
+
+	"github.com/smhupload/smh-upload/smh"
+)
+
+var (
+	jsFetch           = jsGlobal.Get("fetch")
+	jsAbortController = jsGlobal.Get("AbortController")
+	jsXHR             = jsGlobal.Get("XMLHttpRequest")
+)
+
+// fetchDoer sends SMH API calls with fetch. The answers' Date header is
+// readable because SMH (and the emulator) expose it, which the engine needs
+// for its clock-skew offset.
+type fetchDoer struct{}
+
+// Do sends req and reads the whole (small) answer.
+func (fetchDoer) Do(ctx context.Context, req *smh.Request) (*smh.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	return protect(func() (*smh.Response, error) {
+		ac := jsAbortController.New()
+		abort := func() { ac.Call("abort") }
+		init := jsObject.New()
+		init.Set("method", req.Method)
+		h := jsObject.New()
+		for k, v := range req.Header {
+			h.Set(k, v)
+		}
+		init.Set("headers", h)
+		if req.Body != nil {
+			b := jsUint8Array.New(len(req.Body))
+			js.CopyBytesToJS(b, req.Body)
+			init.Set("body", b)
+		}
+		init.Set("signal", ac.Get("signal"))
+		init.Set("mode", "cors")
+		init.Set("credentials", "omit")
+		init.Set("cache", "no-store")
+		resp, err := await(ctx, jsFetch.Invoke(req.URL, init), abort)
+		if err != nil {
+			return nil, err
+		}
+		out := &smh.Response{StatusCode: resp.Get("status").Int(), Header: smh.Header{}}
+		it := resp.Get("headers").Call("entries")
+		for {
+			n := it.Call("next")
+			if n.Get("done").Bool() {
+				break
+			}
+			kv := n.Get("value")
+			out.Header.Set(kv.Index(0).String(), kv.Index(1).String())
+		}
+		ab, err := await(ctx, resp.Call("arrayBuffer"), abort)
+		if err != nil {
+			return nil, err
+		}
+		u8 := jsUint8Array.New(ab)
+		out.Body = make([]byte, u8.Length())
+		js.CopyBytesToGo(out.Body, u8)
+		return out, nil
+	})
+}
+
+// maxPutAnswer bounds what is kept of a part answer: success has no body,
+// errors are small XML.
+const maxPutAnswer = 64 << 10
+
+// xhrPutter sends parts with XMLHttpRequest: the body is Blob.slice(off,
+// end), so part bytes never pass through Go memory, upload.onprogress gives
+// byte-level progress, and abort() stops a part at once. While the browser
+// sends, the part's CRC-64 is computed from a separate read of the same
+// slice, so the engine checks it against x-cos-hash-crc64ecma without
+// reading the part again.
+type xhrPutter struct{}
+
+// Put sends one attempt of one part.
+func (xhrPutter) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, error) {
+	b, ok := r.Body.(*blobBody)
+	if !ok {
+		return nil, errors.New("smh-upload: the part body is not a Blob")
+	}
+	if err := ctx.Err(); err != nil { // send nothing for a run that has ended
+		return nil, context.Cause(ctx)
+	}
+	hctx, stopHash := context.WithCancel(ctx)
+	defer stopHash()
+	type hashed struct {
+		crc uint64
+		err error
+	}
+	hc := make(chan hashed, 1)
+	go func() {
+		s, err := b.hash(hctx, r.Offset, r.Length, false)
+		hc <- hashed{s.CRC64, err}
+	}()
+
+	resp, err := protect(func() (*smh.Response, error) { return sendXHR(ctx, b, r) })
+	switch {
+	case err != nil:
+		return nil, err
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return &smh.PutResponse{Response: *resp}, nil // the engine reads the error; no CRC needed
+	}
+	select {
+	case h := <-hc:
+		return &smh.PutResponse{Response: *resp, CRC64: h.crc, Hashed: h.err == nil}, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+func sendXHR(ctx context.Context, b *blobBody, r *smh.PutRequest) (*smh.Response, error) {
+	xhr := jsXHR.New()
+	xhr.Call("open", "PUT", r.URL)
+	for k, v := range r.Header {
+		switch k {
+		case "content-length", "host": // the browser sets them
+		default:
+			xhr.Call("setRequestHeader", k, v)
+		}
+	}
+	// Event handlers only record and signal, never block: progress goes to
+	// the engine from this goroutine.
+	var loaded atomic.Int64
+	progressed := make(chan struct{}, 1)
+	ended := make(chan struct{}, 1)
+	onProgress := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		loaded.Store(int64(arg(args, 0).Get("loaded").Float()))
+		select {
+		case progressed <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	onEnd := js.FuncOf(func(js.Value, []js.Value) any {
+		select {
+		case ended <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	up := xhr.Get("upload")
+	defer func() {
+		up.Set("onprogress", js.Null())
+		xhr.Set("onloadend", js.Null())
+		onProgress.Release()
+		onEnd.Release()
+	}()
+	up.Set("onprogress", onProgress)
+	xhr.Set("onloadend", onEnd)
+	xhr.Call("send", b.blob.Call("slice", r.Offset, r.Offset+r.Length))
+
+	done := ctx.Done()
+wait:
+	for {
+		select {
+		case <-progressed:
+			if r.Progress != nil {
+				r.Progress(loaded.Load())
+			}
+		case <-done:
+			done = nil
+			xhr.Call("abort") // loadend follows
+		case <-ended:
+			break wait
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	status := xhr.Get("status").Int()
+	if status == 0 {
+		return nil, errors.New("the part request failed: network error, connection reset, or blocked by the storage host's CORS setting")
+	}
+	resp := &smh.Response{StatusCode: status, Header: parseHeaders(xhr.Call("getAllResponseHeaders").String())}
+	if text := xhr.Get("responseText"); text.Type() == js.TypeString {
+		s := text.String()
+		resp.Body = []byte(s[:min(len(s), maxPutAnswer)])
+	}
+	return resp, nil
+}
+
+// parseHeaders reads getAllResponseHeaders: "name: value" lines. Only the
+// headers the storage host exposes through CORS are there.
+func parseHeaders(all string) smh.Header {
+	h := smh.Header{}
+	for _, line := range strings.Split(all, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			h.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	return h
+}

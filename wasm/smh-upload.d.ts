@@ -1,0 +1,152 @@
+// Type declarations for smh-upload.js.
+
+export interface LoadOptions {
+  /** URL of smh.wasm; default "./smh.wasm" next to smh-upload.js. */
+  wasmURL?: string | URL;
+  /** URL of the wasm_exec.js of the Go release that built smh.wasm; default next to smh-upload.js. */
+  wasmExecURL?: string | URL;
+}
+
+/** Loads and starts the module once per page; later calls resolve to the same API. */
+export function load(options?: LoadOptions): Promise<SMHUpload>;
+
+export interface SMHUpload {
+  /** The module version. */
+  readonly version: string;
+  /** Bytes of WebAssembly memory the module uses now. */
+  readonly memoryBytes: number;
+  /**
+   * Starts uploading file. Returns at once; `task.done` settles with the outcome.
+   * Arguments that cannot work reject `done` before any request: a TypeError for a
+   * wrong JS type (file not a Blob, options not an object, a callback not a function),
+   * an SMHError for a bad value (code EmptyPath, IllegalPath, InvalidPartSize,
+   * InvalidConcurrency, InvalidInput).
+   */
+  upload(file: Blob | File, options: UploadOptions): UploadTask;
+}
+
+export type Conflict = "rename" | "overwrite" | "ask";
+
+export interface UploadOptions {
+  /** SMH API base URL, e.g. "https://api.tencentsmh.cn". */
+  endpoint: string;
+  libraryId: string;
+  /** "-" (the default) for a single-tenant library. */
+  spaceId?: string;
+  /** Target path in the library, e.g. "photos/2026/a.jpg". Missing folders are created. */
+  path: string;
+  /** The access token to start with. */
+  accessToken?: string;
+  /**
+   * Called for a token when there is none yet and again when SMH says the token is
+   * invalid (403 InvalidAccessToken); one call serves every request that saw the old token.
+   */
+  getAccessToken?: () => string | Promise<string>;
+  /** user_id, for admin tokens acting as a user. */
+  userId?: string;
+  /** What to do when the target exists; default "rename". */
+  conflict?: Conflict;
+  /** Storage upload limit in bytes per second. */
+  trafficLimit?: number;
+  /** Part size in bytes, 1 MiB to 5 GiB; default 8 MiB, grown so a file needs at most 10,000 parts. */
+  partSize?: number;
+  /** Parts in flight; default 4. */
+  concurrency?: number;
+  /**
+   * Save the task in localStorage so that uploading the same file (name, size,
+   * lastModified) to the same target after a reload sends only the missing parts.
+   * A finished or cancelled upload removes its record.
+   */
+  resume?: boolean;
+  /** Aborting cancels the upload: it stops, its task is deleted on the server and done rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** Progress, throttled (about 10 per second) and in order. */
+  onProgress?: (progress: Progress) => void;
+  /** What the uploader is doing, for logs and UIs. */
+  onEvent?: (event: UploadEvent) => void;
+}
+
+export interface Progress {
+  /** Bytes stored or in flight; never goes backwards. */
+  loaded: number;
+  total: number;
+  /** Average of this run. */
+  bytesPerSecond: number;
+  partsDone: number;
+  partsTotal: number;
+}
+
+export type TaskState = "uploading" | "confirming" | "paused" | "canceled" | "done" | "failed";
+
+export interface UploadEvent {
+  /**
+   * "state": the state changed (see state). "renew": part signatures were renewed, reason
+   * "expiring" (ahead of expiration) or "expired" (a part was refused). "retry": an attempt
+   * failed and is repeated after delay ms. "token": the access token was (re)fetched.
+   * "resume": a task was resumed, partsDone parts were kept.
+   */
+  type: "state" | "renew" | "retry" | "token" | "resume";
+  state: TaskState | "";
+  op: string;
+  partNumber: number;
+  attempt: number;
+  /** Milliseconds before the next attempt. */
+  delay: number;
+  status: number;
+  code: string;
+  reason: "expiring" | "expired" | "";
+  partsDone: number;
+  confirmKey: string;
+}
+
+export interface UploadTask {
+  /** Resolves with the stored file; rejects with an SMHError, or an AbortError after cancel or abort. */
+  readonly done: Promise<FileInfo>;
+  /** The task's handle on the server, once it has one. */
+  readonly confirmKey: string;
+  /** Stops sending; uploaded parts stay. */
+  pause(): void;
+  /** Continues a paused upload: lists the parts the server holds and sends the rest. */
+  resume(): void;
+  /** Stops the upload and deletes its task and parts on the server (also after a failure). */
+  cancel(): Promise<void>;
+}
+
+/** The stored file, as SMH's confirm returns it; size is a number. */
+export interface FileInfo {
+  /** Final path, after any rename, e.g. ["photos", "a (1).jpg"]. */
+  path: string[];
+  name: string;
+  type: string;
+  creationTime: string;
+  modificationTime: string;
+  contentType: string;
+  size: number;
+  eTag: string;
+  /** CRC-64/ECMA-182 of the file as an unsigned decimal string. */
+  crc64: string;
+  metaData: Record<string, string> | null;
+}
+
+/** How every failure rejects. */
+export interface SMHError extends Error {
+  /** "SMHError", "AbortError" (cancel or abort) or "TypeError" (an argument of the wrong type). */
+  name: "SMHError" | "AbortError" | "TypeError";
+  /**
+   * The SMH or COS code (e.g. "InvalidAccessToken", "NoSuchUpload") or the module's own:
+   * "ExpiredSignature", "IntegrityError", "CORSHeadersNotExposed", "NetworkError", "Stalled",
+   * "Canceled", "TokenRefreshFailed", "EmptyPath", "InvalidPartSize", "InvalidInput", …
+   */
+  code: string;
+  /** HTTP status, 0 when no answer arrived. */
+  status: number;
+  requestId: string;
+  /** A later attempt may succeed. */
+  retryable: boolean;
+  /** The server task, to resume or cancel; "" when none was begun. */
+  confirmKey: string;
+  /** Where it failed: "begin", "part", "renew", "confirm", "validate", … */
+  op: string;
+  partNumber: number;
+  attempts: number;
+}
