@@ -39,4 +39,14 @@
 // A failed upload keeps its parts on the server and its *Error carries the
 // confirm key, so it can always be resumed or cancelled; only Task.Cancel or
 // Client.CancelUpload deletes it.
+//
+// # Around a Task
+//
+// ResumableTask saves the confirm key in a ResumeStore (the browser's
+// localStorage) under a key made from the file and its target, so a reloaded
+// page uploading the same file continues the same task. Job runs a task in
+// the background behind Start, Pause, Resume and Cancel that never block,
+// which is what an event loop such as a browser's needs. Instant upload
+// (Options.InstantUpload) offers SMH the file's hashes first and sends
+// nothing when the library already holds the bytes.
 package smh
