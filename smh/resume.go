@@ -198,8 +198,8 @@ func (r *ResumableTask) recorder() PartPutter {
 	return recordingPutter{r}
 }
 
-// Run uploads like Task.Run. It first gets an access token if the Client has
-// none, and begins anew when the saved task turns out to be gone.
+// Run uploads like Task.Run, and begins anew when the saved task turns out
+// to be gone.
 func (r *ResumableTask) Run(ctx context.Context) (*FileInfo, error) {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -272,17 +272,6 @@ func staleRecord(err error) bool {
 		return true // UploadNotFound, ConfirmKeyNotFound
 	}
 	return false
-}
-
-// stoppedError reports a pause or cancel of ctx as such, like Task.Run.
-func stoppedError(ctx context.Context, key string, err error) error {
-	switch c := context.Cause(ctx); {
-	case errors.Is(c, ErrPaused):
-		return &Error{Op: "upload", Code: CodePaused, ConfirmKey: key, Err: ErrPaused}
-	case errors.Is(c, ErrCanceled):
-		return &Error{Op: "upload", Code: CodeCanceled, ConfirmKey: key, Err: ErrCanceled}
-	}
-	return err
 }
 
 // MemoryResumeStore is a ResumeStore in memory, for tests and for programs
