@@ -76,7 +76,10 @@ func (e *Error) Error() string {
 	b.WriteString("smh: ")
 	b.WriteString(e.Op)
 	if e.PartNumber > 0 {
-		fmt.Fprintf(&b, " part %d", e.PartNumber)
+		if e.Op != "part" {
+			b.WriteString(" part")
+		}
+		fmt.Fprintf(&b, " %d", e.PartNumber)
 	}
 	b.WriteString(":")
 	if e.Status != 0 {

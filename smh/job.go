@@ -12,6 +12,7 @@ import (
 type Runner interface {
 	Run(ctx context.Context) (*FileInfo, error)
 	Cancel(ctx context.Context) error
+	ConfirmKey() string
 }
 
 // Job runs an upload in the background for callers that must not block,
@@ -68,18 +69,20 @@ func (j *Job) run(ctx context.Context, stop context.CancelCauseFunc) {
 	fi, err := j.r.Run(ctx)
 	stop(nil)
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.running, j.stop = false, nil
-	switch {
-	case err != nil && j.canceled:
+	canceled := err != nil && j.canceled
+	j.mu.Unlock()
+	if canceled {
 		// The outcome of a cancel waits for the server task to be deleted,
 		// so that it means "nothing left" for callers that cannot wait on
-		// Cancel (an aborted signal).
-		j.mu.Unlock()
+		// Cancel (an aborted signal). The run counts as running until then,
+		// so Cancel does not settle the outcome first.
 		<-j.deleted
-		j.mu.Lock()
-		err = canceledError(err)
-	case errors.Is(err, ErrPaused):
+		err = canceledError(err, j.r.ConfirmKey())
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.running, j.stop = false, nil
+	if !canceled && errors.Is(err, ErrPaused) {
 		if j.again {
 			j.startLocked()
 		}
@@ -119,7 +122,7 @@ func (j *Job) Cancel(ctx context.Context) error {
 	}
 	j.mu.Lock()
 	if !j.running && !j.finished {
-		j.finishLocked(nil, canceledError(nil))
+		j.finishLocked(nil, canceledError(nil, j.r.ConfirmKey()))
 	}
 	j.mu.Unlock()
 	return err
@@ -142,10 +145,14 @@ func (j *Job) Result() (*FileInfo, error) {
 	return j.fi, j.err
 }
 
-// canceledError reports a cancel, keeping the confirm key an error carried.
-func canceledError(err error) error {
+// canceledError reports a cancel, keeping the confirm key an error carried,
+// or else the task's.
+func canceledError(err error, key string) error {
 	if errors.Is(err, ErrCanceled) {
 		return err
 	}
-	return &Error{Op: "upload", Code: CodeCanceled, ConfirmKey: ConfirmKeyOf(err), Err: ErrCanceled}
+	if k := ConfirmKeyOf(err); k != "" {
+		key = k
+	}
+	return &Error{Op: "upload", Code: CodeCanceled, ConfirmKey: key, Err: ErrCanceled}
 }

@@ -257,8 +257,11 @@ func scenarios() []scenario {
 			setup: func(m *mx) {
 				m.opts.Concurrency, m.opts.StallTimeout = 1, 30*time.Second
 				m.emu.StallParts(1)
+				drive := newStallDriver(m.clk, 31*time.Second)
+				record := m.opts.OnEvent
+				m.opts.OnEvent = func(ev smh.Event) { record(ev); drive.onEvent(ev) }
 				var once sync.Once
-				m.onPart(func(emulator.PartInfo) { once.Do(func() { go m.clk.Advance(31 * time.Second) }) })
+				m.onPart(func(emulator.PartInfo) { once.Do(drive.start) })
 			}},
 		{name: "wrong CRC-64 header once", size: 3 * MiB,
 			setup: func(m *mx) {

@@ -575,7 +575,7 @@ func (t *Task) objectURL(info *UploadInfo, n int) string {
 // sendPart sends part n (0 for a simple upload) until it is stored and
 // verified, renewing and retrying as needed, and returns its CRC-64.
 func (t *Task) sendPart(ctx context.Context, s *signer, prog *progressTracker, n int, off, length int64) (uint64, error) {
-	attempts, expiredInARow := 0, 0
+	attempts, unexplained := 0, 0
 	for {
 		p, err := s.fresh(ctx)
 		if err != nil {
@@ -591,9 +591,14 @@ func (t *Task) sendPart(ctx context.Context, s *signer, prog *progressTracker, n
 			return 0, err
 		}
 		if isExpiredSignature(err) {
-			// Not a retry: the part is fine, its parameters are stale. Twice
-			// in a row means fresh parameters were refused too.
-			if expiredInARow++; expiredInARow >= 2 {
+			// Not a retry: the part is fine, its parameters are stale. A
+			// refusal of parameters that the server's own clock (learned
+			// from this very answer) says are still valid is unexplained;
+			// two in a row mean fresh parameters are refused too.
+			if p.info.Expiration.After(t.c.ServerNow()) {
+				unexplained++
+			}
+			if unexplained >= 2 {
 				e := err.(*Error)
 				return 0, &Error{Op: "part", PartNumber: n, Status: e.Status, Code: CodeExpiredSignature, RequestID: e.RequestID,
 					Message: "upload signature refused as expired right after a renew; check the device clock", Err: ErrExpiredSignature}
@@ -603,7 +608,7 @@ func (t *Task) sendPart(ctx context.Context, s *signer, prog *progressTracker, n
 			}
 			continue
 		}
-		expiredInARow = 0
+		unexplained = 0
 		attempts++
 		var e *Error
 		if !errors.As(err, &e) || !e.Retryable || attempts >= t.retry.MaxAttempts {

@@ -335,20 +335,55 @@ func TestStalledPartIsRetried(t *testing.T) {
 	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
 	e.emu.StallParts(1)
 	data := randomBytes(2*MiB, 14)
-	task := e.task(data, smh.Options{Path: "a.bin", PartSize: MiB, Concurrency: 1, StallTimeout: 10 * time.Second})
-	// The fake clock only moves when told: move it past the stall timeout
-	// once the stalled part is in flight.
-	stalled := make(chan struct{})
+	drive := newStallDriver(e.clk, 11*time.Second)
+	task := e.task(data, smh.Options{Path: "a.bin", PartSize: MiB, Concurrency: 1, StallTimeout: 10 * time.Second, OnEvent: drive.onEvent})
 	var once sync.Once
-	e.emu.OnPart(func(emulator.PartInfo) { once.Do(func() { close(stalled) }) })
-	go func() {
-		<-stalled // the attempt's watchdog is armed before its request leaves
-		e.clk.Advance(11 * time.Second)
-	}()
+	e.emu.OnPart(func(emulator.PartInfo) { once.Do(drive.start) })
 	_, err := task.Run(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 3, e.emu.Count("part"), "the stalled attempt, its retry, and part 2")
 	e.assertStored("a.bin", data)
+}
+
+// stallDriver moves a fake clock past a stall timeout, again and again,
+// until the engine reports the stalled attempt, and not once after: bytes
+// still trickling into socket buffers after one jump re-arm the watchdog,
+// and a jump once the retry is under way would stall the retry too. The
+// jumps and the report take one mutex, so none starts after the report.
+type stallDriver struct {
+	clk  *fakeclock.Clock
+	jump time.Duration
+	mu   sync.Mutex
+	done bool
+}
+
+func newStallDriver(clk *fakeclock.Clock, jump time.Duration) *stallDriver {
+	return &stallDriver{clk: clk, jump: jump}
+}
+
+func (d *stallDriver) onEvent(ev smh.Event) {
+	if ev.Type == smh.EventRetry && ev.Code == smh.CodeStalled {
+		d.mu.Lock()
+		d.done = true
+		d.mu.Unlock()
+	}
+}
+
+// start begins the jumps; call it once the stalled request has arrived.
+func (d *stallDriver) start() {
+	go func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for range tick.C {
+			d.mu.Lock()
+			if d.done {
+				d.mu.Unlock()
+				return
+			}
+			d.clk.Advance(d.jump)
+			d.mu.Unlock()
+		}
+	}()
 }
 
 func TestCancelLeavesNothing(t *testing.T) {
@@ -768,4 +803,35 @@ func TestUnreadableFileIsATypedResumableError(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), puts.Load(), "only parts 3 and 4 were sent again")
 	e.assertStored("a.bin", data)
+}
+
+func TestTwoSeparateExpiriesOfOnePartAreNotAClockError(t *testing.T) {
+	// Part 4 is refused twice: once when every signature is expired by
+	// force, then again when the server's clock really passes the renewed
+	// signatures' expiration. The second refusal is explained by the
+	// server's own clock, so it is renewed, not reported as clock skew.
+	e := newEnv(t, emulator.Config{SignatureTTL: 10 * time.Minute}, smh.ClientConfig{})
+	var mu sync.Mutex
+	n := 0
+	release := make(chan struct{})
+	e.emu.OnPart(func(emulator.PartInfo) {
+		mu.Lock()
+		n++
+		k := n
+		mu.Unlock()
+		switch {
+		case k < 4:
+			<-release
+		case k == 4:
+			e.emu.ExpireSignatures()
+			close(release)
+		case k == 5:
+			e.emu.SetSkew(11 * time.Minute)
+		}
+	})
+	data := randomBytes(8*MiB, 30)
+	_, err := e.upload(data, smh.Options{Path: "f.bin", PartSize: MiB, Concurrency: 4})
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, e.emu.Count("renew"), 2)
+	e.assertStored("f.bin", data)
 }
