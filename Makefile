@@ -101,9 +101,10 @@ test-node:
 	$(GO) build -o $(BIN)/smh-emulator ./smh/cmd/smh-emulator
 	node smh/cmd/smh-emulator/testdata/wire.mjs $(BIN)/smh-emulator
 
-## matrix: run the fault matrix and write its table into README.md
-matrix:
+## matrix: run the fault matrices, natively and in headless Chromium, and write both tables into README.md
+matrix: wasm $(WBT) $(CHROMIUM)
 	SMH_MATRIX_README=$(CURDIR)/README.md $(GO) test -count=1 -run TestFaultMatrix ./smh/
+	SMH_MATRIX_README=$(CURDIR)/README.md PATH="$(WBT_DIR):$$PATH" $(GO) run ./wasm/browsertest -dist $(DIST) -chromium $(CHROMIUM) -- -count=1 -run TestFaultMatrix ./wasm/
 
 # ---- benchmarks (not part of make test) ----
 

@@ -41,6 +41,19 @@ func newBlobBody(b js.Value) *blobBody {
 // Size returns the Blob's size.
 func (b *blobBody) Size() int64 { return b.size }
 
+// readable reads the byte at off and returns an error wrapping
+// smh.ErrSourceRead if the Blob refuses: a File whose file on disk was
+// deleted (NotFoundError) or changed (NotReadableError) since it was chosen.
+func (b *blobBody) readable(ctx context.Context, off int64) error {
+	_, err := protect(func() (js.Value, error) {
+		return await(ctx, b.blob.Call("slice", off, off+1).Call("arrayBuffer"), nil)
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: %v", smh.ErrSourceRead, err)
+	}
+	return nil
+}
+
 // Sum returns the CRC-64/ECMA and MD5 of [off, off+n).
 func (b *blobBody) Sum(ctx context.Context, off, n int64) (smh.Sum, error) {
 	return b.hash(ctx, off, n, true)
@@ -63,11 +76,14 @@ func (b *blobBody) hashRange(ctx context.Context, off, n int64, withMD5 bool) (s
 		k := min(int64(readChunk), end-pos)
 		ab, err := await(ctx, b.blob.Call("slice", pos, pos+k).Call("arrayBuffer"), nil)
 		if err != nil {
+			if ctx.Err() == nil { // the Blob refused, as readable explains
+				err = fmt.Errorf("%w: %v", smh.ErrSourceRead, err)
+			}
 			return smh.Sum{}, err
 		}
 		u8 := jsUint8Array.New(ab)
 		if got := int64(u8.Length()); got != k {
-			return smh.Sum{}, fmt.Errorf("read %d bytes at %d, want %d: the file changed", got, pos, k)
+			return smh.Sum{}, fmt.Errorf("%w: read %d bytes at %d, want %d: the file changed", smh.ErrSourceRead, got, pos, k)
 		}
 		for i := int64(0); i < k; {
 			step := min(i+hashStep, k)

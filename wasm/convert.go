@@ -31,6 +31,7 @@ type uploadOptions struct {
 	TrafficLimit float64 `js:"trafficLimit"`
 	PartSize     float64 `js:"partSize"`
 	Concurrency  float64 `js:"concurrency"`
+	StallTimeout float64 `js:"stallTimeout"` // milliseconds
 	Resume       bool    `js:"resume"`
 }
 
@@ -78,6 +79,10 @@ func convertUploadArgs(file, opts js.Value) (*uploadArgs, error) {
 	if err != nil {
 		return nil, err
 	}
+	stall, err := toInt("stallTimeout", o.StallTimeout)
+	if err != nil {
+		return nil, err
+	}
 	a := &uploadArgs{file: file, resume: o.Resume}
 	for name, p := range map[string]*js.Value{"getAccessToken": &a.getAccessToken, "onProgress": &a.onProgress, "onEvent": &a.onEvent} {
 		v := opts.Get(name)
@@ -94,7 +99,8 @@ func convertUploadArgs(file, opts js.Value) (*uploadArgs, error) {
 		return nil, typeErrorf("upload options: signal must be an AbortSignal")
 	}
 	a.client = smh.ClientConfig{Endpoint: o.Endpoint, LibraryID: o.LibraryID, SpaceID: o.SpaceID, UserID: o.UserID, AccessToken: o.AccessToken}
-	a.task = smh.Options{Path: o.Path, Conflict: o.Conflict, TrafficLimit: traffic, PartSize: partSize, Concurrency: int(conc)}
+	a.task = smh.Options{Path: o.Path, Conflict: o.Conflict, TrafficLimit: traffic, PartSize: partSize, Concurrency: int(conc),
+		StallTimeout: time.Duration(min(stall, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond}
 	a.id = smh.FileID{Size: int64(file.Get("size").Float()), Endpoint: o.Endpoint, LibraryID: o.LibraryID,
 		SpaceID: o.SpaceID, UserID: o.UserID, Path: o.Path}
 	if n := file.Get("name"); n.Type() == js.TypeString {

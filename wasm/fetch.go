@@ -107,6 +107,14 @@ func (xhrPutter) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, 
 
 	resp, err := protect(func() (*smh.Response, error) { return sendXHR(ctx, b, r) })
 	switch {
+	case err != nil && ctx.Err() == nil:
+		// A File whose file on disk was deleted or changed fails the XHR
+		// like a network error: status 0, no reason given. A read of the
+		// slice tells the two apart; a file that is gone is not retried.
+		if rerr := b.readable(ctx, r.Offset); rerr != nil {
+			return nil, rerr
+		}
+		return nil, err
 	case err != nil:
 		return nil, err
 	case resp.StatusCode < 200 || resp.StatusCode > 299:

@@ -43,10 +43,11 @@ func controlURL(t *testing.T) string {
 }
 
 // control calls the control server and decodes its JSON answer into out.
+// A []byte body is sent as is, anything else as JSON.
 func control(t *testing.T, method, path string, body, out any) {
 	t.Helper()
-	var b []byte
-	if body != nil {
+	b, raw := body.([]byte)
+	if body != nil && !raw {
 		var err error
 		b, err = json.Marshal(body)
 		require.NoError(t, err)
@@ -68,6 +69,7 @@ type emu struct {
 	Endpoint  string `json:"endpoint"`
 	LibraryID string `json:"libraryId"`
 	Token     string `json:"accessToken"`
+	Secret    string `json:"librarySecret"` // only to check that it never shows
 }
 
 // emuConfig configures a new emulator: a signature TTL and a server clock
@@ -96,12 +98,14 @@ func (e *emu) counts() map[string]int {
 }
 
 type rule struct {
-	Part   int    `json:"part"`
+	Part   int    `json:"part,omitempty"`
+	API    string `json:"api,omitempty"` // an SMH call by its selector: "renew", "confirm", …
 	Action string `json:"action"`
 	Skew   string `json:"skew,omitempty"`
 }
 
-// on sets rules that fire at the first arrival of a part number.
+// on sets rules that fire at the first arrival of a part number, or of an
+// API call.
 func (e *emu) on(rules ...rule) { control(e.t, "POST", e.path("rules"), rules, nil) }
 
 // held waits until the first request of part n is held by a "hold" rule.
@@ -207,6 +211,12 @@ type run struct {
 // start calls upload on api (this module or a loaded one) with opts plus
 // recording onEvent and onProgress callbacks.
 func start(t *testing.T, api js.Value, file js.Value, opts map[string]any) *run {
+	return startHooked(t, api, file, opts, nil)
+}
+
+// startHooked is start with hook called on every event after it is recorded,
+// in the onEvent callback: it must not block.
+func startHooked(t *testing.T, api js.Value, file js.Value, opts map[string]any, hook func(*run, eventJS)) *run {
 	r := &run{t: t, states: make(chan string, 64)}
 	onEvent := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		var ev eventJS
@@ -221,6 +231,9 @@ func start(t *testing.T, api js.Value, file js.Value, opts map[string]any) *run 
 			case r.states <- ev.State:
 			default:
 			}
+		}
+		if hook != nil {
+			hook(r, ev)
 		}
 		return nil
 	})

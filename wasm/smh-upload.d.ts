@@ -52,6 +52,8 @@ export interface UploadOptions {
   partSize?: number;
   /** Parts in flight; default 4. */
   concurrency?: number;
+  /** Milliseconds a part may send nothing before it is aborted and retried (code "Stalled"); default 60000. */
+  stallTimeout?: number;
   /**
    * Save the task in localStorage so that uploading the same file (name, size,
    * lastModified) to the same target after a reload sends only the missing parts.
@@ -135,7 +137,9 @@ export interface SMHError extends Error {
   /**
    * The SMH or COS code (e.g. "InvalidAccessToken", "NoSuchUpload") or the module's own:
    * "ExpiredSignature", "IntegrityError", "CORSHeadersNotExposed", "NetworkError", "Stalled",
-   * "Canceled", "TokenRefreshFailed", "EmptyPath", "InvalidPartSize", "InvalidInput", …
+   * "Canceled", "TokenRefreshFailed", "SourceReadError" (the file can no longer be read: deleted
+   * or changed on disk; not retried, the parts sent stay until cancel), "EmptyPath",
+   * "InvalidPartSize", "InvalidInput", …
    */
   code: string;
   /** HTTP status, 0 when no answer arrived. */

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/crc64"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smhupload/smh-upload/smh"
@@ -34,22 +36,31 @@ const holdTimeout = 2 * time.Minute
 // Every answer allows any origin: the test page is served by wasmbrowsertest
 // from another port.
 //
-//	POST   /emulators                      {"signatureTTL":"10m","skew":"1h"} → {"id","endpoint","libraryId","accessToken"}
+//	POST   /emulators                      {"signatureTTL":"10m","skew":"1h"} → {"id","endpoint","libraryId","accessToken","librarySecret"}
 //	DELETE /emulators/{id}
-//	GET    /emulators/{id}/counts          → {"renew":1,…}
-//	POST   /emulators/{id}/rules           [{"part":3,"action":"expire"|"skew"|"hold"|"expire-tokens","skew":"11m"}]
-//	GET    /emulators/{id}/held?part=N     waits until a "hold" rule holds part N's first request
-//	POST   /emulators/{id}/release         lets held requests go on
+//	GET    /emulators/{id}/counts          → {"renew":1,…,"requests":9,"bytes":4194372}
+//	POST   /emulators/{id}/rules           [{"part":3,"action":"expire"|"skew"|"hold"|"expire-tokens","skew":"11m"}, {"api":"renew","action":"hold"}]
+//	POST   /emulators/{id}/barrier         {"parts":4,"action":"expire"|"expire-tokens"|"skew","skew":"…"}
+//	POST   /emulators/{id}/faults          [{"kind":"parts"|"api"|"reset"|"stall"|"corrupt"|"latency","op":"renew","n":1,"status":503,"code":"SlowDown","retryAfter":"1s","delay":"…"}]
+//	GET    /emulators/{id}/held?part=N     waits until a "hold" rule holds part N's first request (?api=renew: the first renew call)
+//	POST   /emulators/{id}/release         lets held requests go on, and waits for held API calls to be answered
 //	GET    /emulators/{id}/arrivals        part numbers received since the last call, in order
 //	POST   /emulators/{id}/expose?on=false drops Access-Control-Expose-Headers on the COS host
 //	POST   /emulators/{id}/token           → {"accessToken"}: a new token with smh.UploadGrants
 //	GET    /emulators/{id}/file?path=P     → {"size","crc64"} of a stored file (404 when absent)
+//	POST   /emulators/{id}/file?path=P     stores the request body as a confirmed file
 //	GET    /emulators/{id}/open-uploads    → n
 //	GET    /emulators/{id}/parts?key=K     → stored part numbers of an open task
 //	GET    /expect?size=N&seed=S           → {"crc64"} of the test data generator's output
+//	POST   /matrix-readme                  writes the body between the browser-matrix markers of the README
+//	                                       named by SMH_MATRIX_README when the harness started (409 without)
 //	GET    /dist/{file}                    the built module, for tests that load it like a page does
+//
+// The page reaches each emulator through a front (see front.go) that counts
+// the requests and body bytes arriving at either host and can hold API calls.
 type control struct {
-	dist string
+	dist   string
+	readme string // SMH_MATRIX_README: the README whose browser matrix /matrix-readme writes; "" for none
 
 	mu   sync.Mutex
 	next int
@@ -58,23 +69,41 @@ type control struct {
 
 type emu struct {
 	*emulator.Server
-	token string
+	token    string
+	endpoint string       // the API host's front, which the page uses
+	apiFront *http.Server // API host front
+	cosFront *http.Server // COS host front
+
+	requests atomic.Int64 // requests (not CORS preflights) that reached either host
+	bytes    atomic.Int64 // request body bytes the emulator read
 
 	mu       sync.Mutex
-	rules    map[int]rule // by part number; each fires once
-	held     map[int]chan struct{}
+	rules    map[int]rule    // by part number; each fires once
+	apiRules map[string]rule // by API selector ("renew", "confirm", …); each fires once
+	held     map[string]chan struct{}
 	release  chan struct{}
+	closed   chan struct{} // closed by close: every wait ends
+	barrier  *barrier
 	arrivals []int
+	apiHeld  sync.WaitGroup // held API calls, until answered
 }
 
 type rule struct {
 	Part   int    `json:"part"`
+	API    string `json:"api"`
 	Action string `json:"action"`
 	Skew   string `json:"skew"`
 }
 
-func newControl(dist string) *control {
-	return &control{dist: dist, emus: map[string]*emu{}}
+func heldKey(part int, api string) string {
+	if api != "" {
+		return "api/" + api
+	}
+	return "part/" + strconv.Itoa(part)
+}
+
+func newControl(dist, readme string) *control {
+	return &control{dist: dist, readme: readme, emus: map[string]*emu{}}
 }
 
 func (c *control) closeAll() {
@@ -89,12 +118,14 @@ func (c *control) closeAll() {
 func (e *emu) close() {
 	e.mu.Lock()
 	select {
-	case <-e.release:
+	case <-e.closed:
 	default:
-		close(e.release)
+		close(e.closed)
 	}
 	e.mu.Unlock()
-	_ = e.Server.Close()
+	_ = e.Server.Close() // ends stalled parts
+	_ = e.apiFront.Close()
+	_ = e.cosFront.Close()
 }
 
 func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -113,6 +144,8 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.serveDist(w, r, strings.TrimPrefix(path, "dist/"))
 	case path == "expect":
 		c.expect(w, r)
+	case path == "matrix-readme" && r.Method == http.MethodPost:
+		c.writeReadme(w, r)
 	case path == "emulators" && r.Method == http.MethodPost:
 		c.create(w, r)
 	case strings.HasPrefix(path, "emulators/"):
@@ -158,31 +191,34 @@ func (c *control) create(w http.ResponseWriter, r *http.Request) {
 		}
 		cfg.SignatureTTL = d
 	}
+	var skew time.Duration
+	if req.Skew != "" {
+		d, err := time.ParseDuration(req.Skew)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		skew = d
+	}
 	c.mu.Lock()
 	c.next++
 	id := strconv.Itoa(c.next)
 	c.mu.Unlock()
-	cfg.AccessToken = "browser-test-token-" + id
-	s, err := emulator.Start(cfg)
+	cfg.AccessToken = "browser-test-token-SECRET-" + id
+	cfg.LibrarySecret = "browser-test-library-SECRET-" + id
+	e, err := startEmu(cfg)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if req.Skew != "" {
-		d, err := time.ParseDuration(req.Skew)
-		if err != nil {
-			_ = s.Close()
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.SetSkew(d)
-	}
-	e := &emu{Server: s, token: cfg.AccessToken, rules: map[int]rule{}, held: map[int]chan struct{}{}, release: make(chan struct{})}
-	s.OnPart(e.onPart)
+	e.SetSkew(skew)
 	c.mu.Lock()
 	c.emus[id] = e
 	c.mu.Unlock()
-	reply(w, map[string]string{"id": id, "endpoint": s.Endpoint, "libraryId": s.LibraryID(), "accessToken": e.token})
+	// The library secret is handed out only so that the tests can check it
+	// never shows up in what the module reports; a page never has it.
+	reply(w, map[string]string{"id": id, "endpoint": e.endpoint, "libraryId": e.LibraryID(), "accessToken": e.token,
+		"librarySecret": cfg.LibrarySecret})
 }
 
 // onPart runs in the emulator's request goroutine when a part PUT arrives.
@@ -191,15 +227,19 @@ func (e *emu) onPart(p emulator.PartInfo) {
 	e.arrivals = append(e.arrivals, p.PartNumber)
 	ru, ok := e.rules[p.PartNumber]
 	delete(e.rules, p.PartNumber)
-	var reached chan struct{}
-	if ok && ru.Action == "hold" {
-		reached = e.held[p.PartNumber]
-	}
-	release := e.release
+	b := e.barrier
 	e.mu.Unlock()
-	if !ok {
-		return
+	if ok {
+		e.fire(ru)
 	}
+	if b != nil {
+		b.arrive(e)
+	}
+}
+
+// fire carries out a rule's action in the goroutine of the request that
+// triggered it: a hold blocks that request until release.
+func (e *emu) fire(ru rule) {
 	switch ru.Action {
 	case "expire":
 		e.ExpireSignatures()
@@ -210,11 +250,46 @@ func (e *emu) onPart(p emulator.PartInfo) {
 		d, _ := time.ParseDuration(ru.Skew)
 		e.SetSkew(d)
 	case "hold":
+		e.mu.Lock()
+		reached, release := e.held[heldKey(ru.Part, ru.API)], e.release
+		e.mu.Unlock()
 		close(reached)
 		select {
 		case <-release:
+		case <-e.closed:
 		case <-time.After(holdTimeout):
 		}
+	}
+}
+
+// barrier holds the first n part requests until all n have arrived, then
+// fires its action and lets them go on together: every slot is in flight
+// when the action happens.
+type barrier struct {
+	n       int
+	action  rule
+	arrived int
+	open    chan struct{}
+}
+
+func (b *barrier) arrive(e *emu) {
+	e.mu.Lock()
+	if b.arrived >= b.n {
+		e.mu.Unlock()
+		return
+	}
+	b.arrived++
+	last := b.arrived == b.n
+	e.mu.Unlock()
+	if last {
+		e.fire(b.action)
+		close(b.open)
+		return
+	}
+	select {
+	case <-b.open:
+	case <-e.closed:
+	case <-time.After(holdTimeout):
 	}
 }
 
@@ -226,6 +301,8 @@ func (e *emu) serve(w http.ResponseWriter, r *http.Request, op string) {
 		for _, o := range ops {
 			out[o] = e.Count(o)
 		}
+		out["requests"] = int(e.requests.Load())
+		out["bytes"] = int(e.bytes.Load())
 		reply(w, out)
 	case "rules":
 		var rules []rule
@@ -235,25 +312,57 @@ func (e *emu) serve(w http.ResponseWriter, r *http.Request, op string) {
 		}
 		e.mu.Lock()
 		for _, ru := range rules {
-			e.rules[ru.Part] = ru
+			if ru.API != "" {
+				e.apiRules[ru.API] = ru
+			} else {
+				e.rules[ru.Part] = ru
+			}
 			if ru.Action == "hold" {
-				e.held[ru.Part] = make(chan struct{})
+				e.held[heldKey(ru.Part, ru.API)] = make(chan struct{})
 			}
 		}
 		e.mu.Unlock()
 		reply(w, len(rules))
+	case "barrier":
+		var req struct {
+			Parts int `json:"parts"`
+			rule
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Parts < 1 || req.Action == "hold" {
+			http.Error(w, "want {\"parts\":n,\"action\":…}", http.StatusBadRequest)
+			return
+		}
+		e.mu.Lock()
+		e.barrier = &barrier{n: req.Parts, action: req.rule, open: make(chan struct{})}
+		e.mu.Unlock()
+		reply(w, req.Parts)
+	case "faults":
+		var faults []fault
+		if err := json.NewDecoder(r.Body).Decode(&faults); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, f := range faults {
+			if err := f.apply(e.Emulator); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
+		reply(w, len(faults))
 	case "held":
 		n, _ := strconv.Atoi(q.Get("part"))
 		e.mu.Lock()
-		ch := e.held[n]
+		ch := e.held[heldKey(n, q.Get("api"))]
 		e.mu.Unlock()
 		if ch == nil {
-			http.Error(w, "no hold rule for that part", http.StatusBadRequest)
+			http.Error(w, "no hold rule for that part or call", http.StatusBadRequest)
 			return
 		}
 		select {
 		case <-ch:
 			reply(w, n)
+		case <-e.closed:
+			http.Error(w, "the emulator was deleted", http.StatusGone)
 		case <-r.Context().Done():
 		case <-time.After(holdTimeout):
 			http.Error(w, "the part did not arrive", http.StatusGatewayTimeout)
@@ -263,6 +372,7 @@ func (e *emu) serve(w http.ResponseWriter, r *http.Request, op string) {
 		close(e.release)
 		e.release = make(chan struct{})
 		e.mu.Unlock()
+		e.apiHeld.Wait() // a released API call reaches the emulator before counts are read
 		reply(w, true)
 	case "arrivals":
 		e.mu.Lock()
@@ -292,6 +402,18 @@ func (e *emu) serve(w http.ResponseWriter, r *http.Request, op string) {
 		space := q.Get("space")
 		if space == "" {
 			space = "-"
+		}
+		if r.Method == http.MethodPost {
+			b, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+			if err == nil {
+				err = e.WriteFile(space, q.Get("path"), b)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			reply(w, len(b))
+			return
 		}
 		fi, err := e.FileInfo(space, q.Get("path"))
 		if errors.Is(err, fs.ErrNotExist) {

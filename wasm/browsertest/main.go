@@ -15,6 +15,10 @@
 //
 //	go run ./wasm/browsertest [-dist dir] [-chromium path] [-timeout d] [go test args]
 //
+// With SMH_MATRIX_README naming a README, the browser fault matrix
+// (TestFaultMatrix in package wasm) writes its table into that file's
+// browser-matrix section through the control server: `make matrix`.
+//
 // go_js_wasm_exec (wasmbrowsertest) must be on PATH. Chromium is started
 // through a wrapper that adds the flags a machine without network and
 // without a GPU needs; chromedp adds --no-sandbox when running as root.
@@ -87,7 +91,7 @@ func run(dist, chromium string, timeout time.Duration, args []string) int {
 		}
 	}
 
-	ctl := newControl(dist)
+	ctl := newControl(dist, os.Getenv("SMH_MATRIX_README"))
 	defer ctl.closeAll()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
