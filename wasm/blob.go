@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc64"
+	"io"
 	"sync"
 	"syscall/js"
 
@@ -52,6 +53,24 @@ func (b *blobBody) readable(ctx context.Context, off int64) error {
 		return fmt.Errorf("%w: %v", smh.ErrSourceRead, err)
 	}
 	return nil
+}
+
+// ReadAt copies len(p) bytes at off into p. Only instant upload uses it,
+// to hash the file in 1 MiB steps through one buffer; every call awaits the
+// Blob, so the event loop runs between steps.
+func (b *blobBody) ReadAt(p []byte, off int64) (int, error) {
+	return protect(func() (int, error) {
+		ab, err := await(context.Background(), b.blob.Call("slice", off, off+int64(len(p))).Call("arrayBuffer"), nil)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", smh.ErrSourceRead, err)
+		}
+		u8 := jsUint8Array.New(ab)
+		n := js.CopyBytesToGo(p, u8)
+		if n < len(p) {
+			return n, io.EOF
+		}
+		return n, nil
+	})
 }
 
 // Sum returns the CRC-64/ECMA and MD5 of [off, off+n).

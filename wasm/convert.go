@@ -33,6 +33,9 @@ type uploadOptions struct {
 	Concurrency  float64 `js:"concurrency"`
 	StallTimeout float64 `js:"stallTimeout"` // milliseconds
 	Resume       bool    `js:"resume"`
+	// InstantUpload and DisableIntegrityCheck are off unless set.
+	InstantUpload         bool `js:"instantUpload"`
+	DisableIntegrityCheck bool `js:"disableIntegrityCheck"`
 }
 
 // uploadArgs are upload()'s arguments in Go terms.
@@ -91,6 +94,14 @@ func convertUploadArgs(file, opts js.Value) (*uploadArgs, error) {
 		}
 		*p = v
 	}
+	createParents := true // the one option whose default is on
+	switch v := opts.Get("createParents"); v.Type() {
+	case js.TypeUndefined, js.TypeNull:
+	case js.TypeBoolean:
+		createParents = v.Bool()
+	default:
+		return nil, typeErrorf("upload options: createParents must be a boolean")
+	}
 	a.signal = opts.Get("signal")
 	if a.signal.IsNull() {
 		a.signal = js.Undefined()
@@ -100,7 +111,10 @@ func convertUploadArgs(file, opts js.Value) (*uploadArgs, error) {
 	}
 	a.client = smh.ClientConfig{Endpoint: o.Endpoint, LibraryID: o.LibraryID, SpaceID: o.SpaceID, UserID: o.UserID, AccessToken: o.AccessToken}
 	a.task = smh.Options{Path: o.Path, Conflict: o.Conflict, TrafficLimit: traffic, PartSize: partSize, Concurrency: int(conc),
-		StallTimeout: time.Duration(min(stall, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond}
+		StallTimeout:          time.Duration(min(stall, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond,
+		DisableCreateParents:  !createParents,
+		InstantUpload:         o.InstantUpload,
+		DisableIntegrityCheck: o.DisableIntegrityCheck}
 	a.id = smh.FileID{Size: int64(file.Get("size").Float()), Endpoint: o.Endpoint, LibraryID: o.LibraryID,
 		SpaceID: o.SpaceID, UserID: o.UserID, Path: o.Path}
 	if n := file.Get("name"); n.Type() == js.TypeString {

@@ -54,6 +54,16 @@ export interface UploadOptions {
   concurrency?: number;
   /** Milliseconds a part may send nothing before it is aborted and retried (code "Stalled"); default 60000. */
   stallTimeout?: number;
+  /** Create missing parent folders when SMH answers DirectoryNotFound; default true. */
+  createParents?: boolean;
+  /**
+   * Offer SMH the file's hashes first (files of 1 MiB or more): when the library already holds
+   * the same bytes the file is created with nothing sent, and onEvent gets { type: "instant" }.
+   * Hashing reads the file once more, in 1 MiB steps; default false.
+   */
+  instantUpload?: boolean;
+  /** Skip the CRC-64 check of every part and of the file (for benchmarks); default false. */
+  disableIntegrityCheck?: boolean;
   /**
    * Save the task in localStorage so that uploading the same file (name, size,
    * lastModified) to the same target after a reload sends only the missing parts.
@@ -86,8 +96,9 @@ export interface UploadEvent {
    * "expiring" (ahead of expiration) or "expired" (a part was refused). "retry": an attempt
    * failed and is repeated after delay ms. "token": the access token was (re)fetched.
    * "resume": a task was resumed, partsDone parts were kept.
+   * "instant": the library already held the bytes; the file was created without sending them.
    */
-  type: "state" | "renew" | "retry" | "token" | "resume";
+  type: "state" | "renew" | "retry" | "token" | "resume" | "instant";
   state: TaskState | "";
   op: string;
   partNumber: number;

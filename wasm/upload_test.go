@@ -300,3 +300,26 @@ func TestMemoryStaysFlat(t *testing.T) {
 	assert.Equal(t, crc, fi.CRC64)
 	assert.Equal(t, float64(size), fi.Size)
 }
+
+// instantUpload: a file the library already holds is created from its
+// hashes, with no part sent and no confirm; createParents: false leaves a
+// missing folder an error.
+func TestInstantUploadAndCreateParents(t *testing.T) {
+	e := newEmu(t, emuConfig{})
+	const size = 3*MiB + 5
+	start(t, api, generated(size, 3, "a.bin"), e.options(map[string]any{"path": "a.bin"})).done()
+	before := e.counts()
+
+	r := start(t, api, generated(size, 3, "b.bin"), e.options(map[string]any{"path": "copies/b.bin", "instantUpload": true}))
+	fi := r.done()
+	assert.Equal(t, []string{"copies", "b.bin"}, fi.Path)
+	c := e.counts()
+	assert.Equal(t, before["part"], c["part"], "no part sent")
+	assert.Equal(t, before["confirm"], c["confirm"], "no confirm")
+	assert.Len(t, r.eventsOf("instant"), 1)
+	crc, _ := e.storedCRC("copies/b.bin")
+	assert.Equal(t, expectedCRC(t, size, 3), crc)
+
+	f := start(t, api, generated(size, 4, "c.bin"), e.options(map[string]any{"path": "missing/c.bin", "createParents": false})).failure()
+	assert.Equal(t, "DirectoryNotFound", f.Code)
+}
