@@ -22,8 +22,13 @@ WORKER_DIR   := web/worker
 WORKER_BUILD := $(WORKER_DIR)/build
 WORKERD      := $(CURDIR)/$(WORKER_DIR)/node_modules/.bin/workerd
 EMULATOR_FLAGS ?=
+# The browser benchmark's competitor, cos-js-sdk-v5, pinned in web/bench/package-lock.json.
+BENCH_DIR    := web/bench
+BENCH_SDK    := $(BENCH_DIR)/node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js
+BENCH_SIZE   ?= 256M
+BENCH_ROUNDS ?= 3
 
-.PHONY: all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go matrix screenshot
+.PHONY: all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
 
 all: test
 
@@ -38,7 +43,7 @@ vet:
 # The native tests drive the demo in Chromium and run the Worker build in
 # workerd; SMH_REQUIRE_BROWSER makes those tests fail, not skip, if anything
 # they need is missing.
-test-native: wasm worker $(WORKERD) $(CHROMIUM)
+test-native: wasm worker $(WORKERD) $(CHROMIUM) $(BENCH_SDK)
 	SMH_REQUIRE_BROWSER=1 SMH_CHROMIUM=$(CHROMIUM) SMH_WORKERD=$(WORKERD) SMH_WORKER_BUILD=$(CURDIR)/$(WORKER_BUILD) \
 		$(GO) test -race -count=1 $(PKGS)
 
@@ -108,9 +113,17 @@ matrix: wasm $(WBT) $(CHROMIUM)
 
 # ---- benchmarks (not part of make test) ----
 
-## bench: the upload benchmarks
-bench: bench-go
+## bench: the upload benchmarks, native and in the browser
+bench: bench-go bench-browser
 
 ## bench-go: 256 MiB to the in-process emulator on loopback, interleaved with plain PUTs (the baseline) in the same run
 bench-go:
 	$(GO) test -run '^$$' -bench Interleaved -benchtime 5x -count 1 ./smh/
+
+## bench-browser: $(BENCH_SIZE) from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: the module (checks on, off), plain XHR PUTs and cos-js-sdk-v5, to an emulator that discards; table on stdout, web/bench/results.{json,md}
+bench-browser: wasm $(CHROMIUM) $(BENCH_SDK)
+	$(GO) run ./web/bench/cmd/smh-bench -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
+
+$(BENCH_SDK): $(BENCH_DIR)/package.json $(BENCH_DIR)/package-lock.json
+	cd $(BENCH_DIR) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@

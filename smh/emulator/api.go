@@ -124,6 +124,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-smh-request-id", c.rid)
 	e.setCORS(w, r, false)
 	if r.Method == http.MethodOptions {
+		e.count("api.preflight")
 		e.preflight(w, r)
 		return
 	}
@@ -980,6 +981,9 @@ func (c *apiCall) confirm() {
 		c.fail(aerr)
 		return
 	}
+	if haveCRC {
+		e.count("confirm.crc64")
+	}
 
 	// One confirm at a time per task: a second one waits for the first, then sees its outcome.
 	var t *task
@@ -1013,7 +1017,12 @@ func (c *apiCall) confirm() {
 		c.fail(aerr)
 		return
 	}
-	readers, etag, total, aerr := e.snapshotLocked(t)
+	parts, etag, aerr := t.partsLocked()
+	var readers []io.ReadCloser
+	var total int64
+	if aerr == nil && !e.cfg.Discard {
+		readers, total, aerr = openParts(parts)
+	}
 	if aerr != nil {
 		e.mu.Unlock()
 		c.fail(aerr)
@@ -1029,10 +1038,16 @@ func (c *apiCall) confirm() {
 		close(done)
 	}()
 
-	st, d, err := e.assemble(readers, total)
-	if err != nil {
-		c.fail(errf(500, "InternalServerError", "assemble: %v", err))
-		return
+	var st staged
+	var d digest
+	if e.cfg.Discard {
+		d = combineParts(parts)
+	} else {
+		var err error
+		if st, d, err = e.assemble(readers, total); err != nil {
+			c.fail(errf(500, "InternalServerError", "assemble: %v", err))
+			return
+		}
 	}
 	if haveCRC && want != d.crc {
 		e.discard(st)
@@ -1040,6 +1055,7 @@ func (c *apiCall) confirm() {
 		return
 	}
 	rec := newFileRec(d, etag, t.segs[len(t.segs)-1], t.meta)
+	rec.discarded = e.cfg.Discard
 	rec.labels, rec.category = t.labels, t.category
 	if body.Labels != nil {
 		rec.labels = body.Labels
@@ -1074,38 +1090,47 @@ func (c *apiCall) confirm() {
 	c.reply(200, info)
 }
 
-// snapshotLocked checks that the task's bytes are complete and opens readers over them in order. It also
-// returns the COS-style ETag of the object: the MD5 of a simple object, or the MD5 of the part MD5s with the
-// part count for a multipart one (guess: SMH passes on the COS ETag).
-func (e *Emulator) snapshotLocked(t *task) ([]io.ReadCloser, string, int64, *apiError) {
-	var parts []*part
-	var etag string
+// partsLocked checks that the task's bytes are complete and returns its parts in order. It also returns
+// the COS-style ETag of the object: the MD5 of a simple object, or the MD5 of the part MD5s with the part
+// count for a multipart one (guess: SMH passes on the COS ETag).
+func (t *task) partsLocked() ([]*part, string, *apiError) {
 	if !t.multipart {
 		if t.object == nil {
-			return nil, "", 0, errf(404, "UploadIncomplete", "the object was not uploaded")
+			return nil, "", errf(404, "UploadIncomplete", "the object was not uploaded")
 		}
-		parts = []*part{t.object}
-		etag = quotedMD5(t.object.md5)
-	} else {
-		for n := 1; n <= len(t.parts); n++ {
-			p := t.parts[n]
-			if p == nil {
-				return nil, "", 0, errf(400, "MultipartUploadIncomplete", "the parts are not contiguous from 1")
-			}
-			parts = append(parts, p)
-		}
-		if len(parts) == 0 {
-			return nil, "", 0, errf(400, "MultipartUploadIncomplete", "no part was uploaded")
-		}
-		h := md5.New()
-		for i, p := range parts {
-			if i < len(parts)-1 && p.size < MinPartSize {
-				return nil, "", 0, errf(400, "MultipartUploadPartTooSmall", "part %d is smaller than 1 MiB", p.n)
-			}
-			h.Write(p.md5[:])
-		}
-		etag = fmt.Sprintf(`"%x-%d"`, h.Sum(nil), len(parts))
+		return []*part{t.object}, quotedMD5(t.object.md5), nil
 	}
+	var parts []*part
+	for n := 1; n <= len(t.parts); n++ {
+		p := t.parts[n]
+		if p == nil {
+			return nil, "", errf(400, "MultipartUploadIncomplete", "the parts are not contiguous from 1")
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return nil, "", errf(400, "MultipartUploadIncomplete", "no part was uploaded")
+	}
+	for i, p := range parts {
+		if i < len(parts)-1 && p.size < MinPartSize {
+			return nil, "", errf(400, "MultipartUploadPartTooSmall", "part %d is smaller than 1 MiB", p.n)
+		}
+	}
+	return parts, multipartETag(parts), nil
+}
+
+// multipartETag is the ETag COS gives an object assembled from parts: the MD5 of the part MD5s and the
+// part count.
+func multipartETag(parts []*part) string {
+	h := md5.New()
+	for _, p := range parts {
+		h.Write(p.md5[:])
+	}
+	return fmt.Sprintf(`"%x-%d"`, h.Sum(nil), len(parts))
+}
+
+// openParts opens readers over the parts' bytes, in order, and returns their total size.
+func openParts(parts []*part) ([]io.ReadCloser, int64, *apiError) {
 	var total int64
 	readers := make([]io.ReadCloser, 0, len(parts))
 	for _, p := range parts {
@@ -1115,11 +1140,11 @@ func (e *Emulator) snapshotLocked(t *task) ([]io.ReadCloser, string, int64, *api
 			for _, r := range readers {
 				r.Close()
 			}
-			return nil, "", 0, errf(500, "InternalServerError", "open part: %v", err)
+			return nil, 0, errf(500, "InternalServerError", "open part: %v", err)
 		}
 		readers = append(readers, rc)
 	}
-	return readers, etag, total, nil
+	return readers, total, nil
 }
 
 // assemble concatenates the readers into staged bytes and closes them.

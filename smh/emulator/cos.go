@@ -256,14 +256,27 @@ func (e *Emulator) serveCOS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-cos-request-id", c.rid)
 	e.setCORS(w, r, true)
 	if r.Method == http.MethodOptions {
+		e.count("cos.preflight")
 		e.preflight(w, r)
 		return
 	}
-	switch r.Method {
-	case http.MethodPut:
+	q := r.URL.Query()
+	_, hasUploadID := queryGet(q, "uploadId")
+	switch {
+	case r.Method == http.MethodPut:
 		c.put()
-	case http.MethodGet, http.MethodHead:
+	case r.Method == http.MethodGet && r.URL.Path == "/" && q.Has("uploads"):
+		c.listUploads()
+	case r.Method == http.MethodGet && hasUploadID:
+		c.listParts()
+	case r.Method == http.MethodGet, r.Method == http.MethodHead:
 		c.get()
+	case r.Method == http.MethodPost && q.Has("uploads"):
+		c.initUpload()
+	case r.Method == http.MethodPost && hasUploadID:
+		c.complete()
+	case r.Method == http.MethodDelete && hasUploadID:
+		c.abortUpload()
 	default:
 		c.failDrained(&cosError{status: 405, code: "MethodNotAllowed", msg: "The specified method is not allowed against this resource."})
 	}
@@ -306,6 +319,11 @@ func (c *cosCall) get() {
 	if n == nil {
 		e.mu.Unlock()
 		c.fail(&cosError{status: 404, code: "NoSuchKey", msg: "The specified key does not exist."})
+		return
+	}
+	if n.file.discarded {
+		e.mu.Unlock()
+		c.fail(&cosError{status: 404, code: "NoSuchKey", msg: "The emulator kept no bytes of this object (Config.Discard)."})
 		return
 	}
 	if f == nil {
@@ -417,6 +435,9 @@ func (c *cosCall) put() {
 		c.failDrained(&cosError{status: 400, code: "InvalidArgument", msg: "partNumber must be 1..10000"})
 		return
 	}
+	if c.putPlain(multipart, uploadID, key, partNumber) {
+		return
+	}
 	e.mu.Lock()
 	var t *task
 	if multipart {
@@ -445,61 +466,12 @@ func (c *cosCall) put() {
 		c.failDrained(ce)
 		return
 	}
-	corrupt := e.corrupts > 0
-	if corrupt {
-		e.corrupts--
-	}
+	corrupt := e.takeCorruptLocked()
 	storeID := t.storeID
 	e.mu.Unlock()
 
-	restore := func() {
-		if corrupt {
-			e.mu.Lock()
-			e.corrupts++
-			e.mu.Unlock()
-		}
-	}
-	if v := r.Header.Get("x-cos-traffic-limit"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 819200 || n > 838860800 {
-			restore()
-			c.failDrained(&cosError{status: 400, code: "InvalidArgument", msg: "x-cos-traffic-limit must be 819200..838860800 bit/s"})
-			return
-		}
-	}
-	if r.ContentLength > MaxPartSize {
-		restore()
-		c.fail(&cosError{status: 400, code: "EntityTooLarge", msg: "Your proposed upload exceeds the maximum allowed object size."})
-		return
-	}
-
-	sk, err := e.newSink(e.uploadDir(storeID), r.ContentLength)
-	if err != nil {
-		restore()
-		c.failDrained(&cosError{status: 500, code: "InternalError", msg: err.Error()})
-		return
-	}
-	sk.corrupt = corrupt
-	n, err := io.Copy(sk, io.LimitReader(r.Body, MaxPartSize+1))
-	switch {
-	case err == nil && n > MaxPartSize:
-		sk.abort()
-		restore()
-		c.fail(&cosError{status: 400, code: "EntityTooLarge", msg: "Your proposed upload exceeds the maximum allowed object size."})
-		return
-	case errors.Is(err, io.ErrUnexpectedEOF) || err == nil && r.ContentLength >= 0 && n < r.ContentLength:
-		sk.abort()
-		restore()
-		c.fail(&cosError{status: 400, code: "IncompleteBody", msg: "The number of bytes provided is less than Content-Length."})
-		return
-	case err != nil:
-		sk.abort()
-		restore()
-		abort() // the client is gone
-	}
-	st, d, err := sk.finish()
-	if err != nil {
-		restore()
-		c.fail(&cosError{status: 500, code: "InternalError", msg: err.Error()})
+	st, d, ok := c.receive(e.uploadDir(storeID), corrupt)
+	if !ok {
 		return
 	}
 
@@ -534,12 +506,83 @@ func (c *cosCall) put() {
 		t.object = p
 	}
 	e.mu.Unlock()
+	c.stored(d)
+}
 
+// takeCorruptLocked consumes one use of CorruptParts.
+func (e *Emulator) takeCorruptLocked() bool {
+	if e.corrupts > 0 {
+		e.corrupts--
+		return true
+	}
+	return false
+}
+
+// receive reads a part or object body into a sink in dir (Config.Discard: into the hashes only), with
+// one byte flipped when corrupt. When it returns false it has answered (or dropped) the request, and a
+// corrupt that was not used is given back to CorruptParts.
+func (c *cosCall) receive(dir string, corrupt bool) (staged, digest, bool) {
+	e, r := c.e, c.r
+	restore := func() {
+		if corrupt {
+			e.mu.Lock()
+			e.corrupts++
+			e.mu.Unlock()
+		}
+	}
+	if v := r.Header.Get("x-cos-traffic-limit"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 819200 || n > 838860800 {
+			restore()
+			c.failDrained(&cosError{status: 400, code: "InvalidArgument", msg: "x-cos-traffic-limit must be 819200..838860800 bit/s"})
+			return staged{}, digest{}, false
+		}
+	}
+	if r.ContentLength > MaxPartSize {
+		restore()
+		c.fail(&cosError{status: 400, code: "EntityTooLarge", msg: "Your proposed upload exceeds the maximum allowed object size."})
+		return staged{}, digest{}, false
+	}
+
+	sk, err := e.newPartSink(dir, r.ContentLength)
+	if err != nil {
+		restore()
+		c.failDrained(&cosError{status: 500, code: "InternalError", msg: err.Error()})
+		return staged{}, digest{}, false
+	}
+	sk.corrupt = corrupt
+	n, err := io.Copy(sk, io.LimitReader(r.Body, MaxPartSize+1))
+	switch {
+	case err == nil && n > MaxPartSize:
+		sk.abort()
+		restore()
+		c.fail(&cosError{status: 400, code: "EntityTooLarge", msg: "Your proposed upload exceeds the maximum allowed object size."})
+		return staged{}, digest{}, false
+	case errors.Is(err, io.ErrUnexpectedEOF) || err == nil && r.ContentLength >= 0 && n < r.ContentLength:
+		sk.abort()
+		restore()
+		c.fail(&cosError{status: 400, code: "IncompleteBody", msg: "The number of bytes provided is less than Content-Length."})
+		return staged{}, digest{}, false
+	case err != nil:
+		sk.abort()
+		restore()
+		abort() // the client is gone
+	}
+	st, d, err := sk.finish()
+	if err != nil {
+		restore()
+		c.fail(&cosError{status: 500, code: "InternalError", msg: err.Error()})
+		return staged{}, digest{}, false
+	}
+	return st, d, true
+}
+
+// stored answers a part or object PUT that was stored: its ETag and CRC-64.
+func (c *cosCall) stored(d digest) {
 	h := c.w.Header()
 	h.Set("ETag", quotedMD5(d.md5))
 	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(d.crc, 10))
 	h.Set("Content-Length", "0")
-	e.stamp(c.w)
+	c.e.stamp(c.w)
 	c.w.WriteHeader(http.StatusOK)
 }
 

@@ -26,6 +26,13 @@
 //	DELETE …/directory/{…}/{path}       204, with everything below
 //	COS: PUT {path}?partNumber&uploadId, PUT {path}, GET {key}?q-sign-…  (Range: 206, Content-Range)
 //
+// With a COS key pair (Config.COSSecretID and COSSecretKey) the COS host also answers the plain COS calls
+// a COS SDK makes without SMH, signed with that pair: GET /?uploads (ListMultipartUploads), POST
+// /{key}?uploads (InitiateMultipartUpload), GET /{key}?uploadId= (ListParts), PUT
+// /{key}?partNumber=&uploadId= (UploadPart), POST /{key}?uploadId= (CompleteMultipartUpload), DELETE
+// /{key}?uploadId= (AbortMultipartUpload) and PUT /{key} (PutObject). ObjectInfo and ReadObject inspect
+// what they store; OpenMultipartUploads counts the uploads left open.
+//
 // Access tokens carry grants: begin and renew need an upload grant, confirm an upload or confirm_upload
 // grant, directory create create_directory (or an upload grant), deletes delete_file or delete_directory
 // (or their _permanent forms); reads need any valid token. admin and space_admin allow everything.
@@ -48,7 +55,12 @@
 // All state lives in one Emulator behind a mutex, which is never held while a request body is read. With
 // Config.Dir empty, part and file bytes are kept in memory; otherwise parts are written to
 // Dir/uploads/<uploadId>/<n> and confirmed files to Dir/files/<library>/<space>/<path>. Upload tasks are not
-// persisted: a new Emulator on the same Dir sees the confirmed files but not the open tasks.
+// persisted: a new Emulator on the same Dir sees the confirmed files but not the open tasks (nor the
+// objects of the plain COS calls, kept in Dir/objects).
+//
+// With Config.Discard nothing is kept at all: part and object bodies are hashed (CRC-64 and MD5, for the
+// answer) and dropped, and confirm checks the part sizes and the CRC-64 combined from the part CRCs. A
+// benchmark then measures its client, not the emulator's memory or disk.
 //
 // # Time
 //
@@ -61,6 +73,7 @@
 // The knobs (ExpireSignatures, FailParts, FailAPI, ResetParts, StallParts, SetLatency, SetSkew, CorruptParts,
 // SetExposeHeaders, OnPart, ExpireTokens) are safe to call from any goroutine while requests are in flight.
 // ExpireSignatures expires download URLs as well as part signatures.
-// Count reports how many requests each operation received, so tests can assert for example exactly one
+// Count and Counts report how many requests each operation received (CORS preflights included, as
+// api.preflight and cos.preflight), so tests can assert for example exactly one
 // renew per expiry.
 package emulator

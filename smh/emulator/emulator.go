@@ -66,6 +66,20 @@ type Config struct {
 	// DownloadTTL is the default lifetime of the signed cosUrl returned by file info and the download
 	// redirect. Default 2h. Like SignatureTTL, short values are a test knob.
 	DownloadTTL time.Duration
+	// Discard makes the storage keep no bytes, for benchmarks: part and object bodies are hashed as they
+	// arrive (CRC-64 and MD5, for the answer's x-cos-hash-crc64ecma and ETag) and dropped, and confirm
+	// (or a COS CompleteMultipartUpload) checks the part sizes and the combined CRC-64 without assembling
+	// anything. A file stored this way has its size, CRC-64 and ETag but no content: ReadFile and ReadObject
+	// return ErrDiscarded, downloads answer 404, FileInfo has no MD5 or instant-upload hashes, and it is
+	// never an instant-upload candidate.
+	Discard bool
+	// COSSecretID and COSSecretKey, when both are set, are a permanent COS API key pair (a bucket owner's
+	// SecretId and SecretKey) that the COS host accepts for the plain COS calls a COS SDK makes without
+	// SMH: ListMultipartUploads, InitiateMultipartUpload, ListParts, UploadPart, CompleteMultipartUpload,
+	// AbortMultipartUpload and PutObject, each signed with q-sign-algorithm=sha1 (smh-api.md §6.2) and no
+	// session token. Without them those calls are refused with 403 AccessDenied.
+	COSSecretID  string
+	COSSecretKey string
 
 	// The fields below are used by Start only.
 
@@ -97,7 +111,7 @@ type FileInfo struct {
 	Name             string
 	Size             int64
 	CRC64            uint64 // CRC-64/ECMA-182 as COS computes it (Go hash/crc64 ECMA table)
-	MD5              string // lowercase hex of the whole file
+	MD5              string // lowercase hex of the whole file; empty when its bytes were discarded
 	ETag             string // as answered by confirm, with quotes
 	ContentType      string
 	BeginningHash    string // SHA-256 of the first MiB, hex
@@ -139,6 +153,9 @@ type Emulator struct {
 	stalls     int
 	corrupts   int
 	onPart     func(PartInfo)
+
+	cosUploads map[string]*cosUpload // plain COS multipart uploads by upload id (COSSecretID)
+	cosObjects map[string]*cosObject // objects stored through the plain COS calls, by key
 }
 
 // New returns an Emulator for cfg. With cfg.Dir set it creates the directory, drops stale parts left by an
@@ -178,6 +195,9 @@ func New(cfg Config) (*Emulator, error) {
 		files:     map[string]*node{},
 		counts:    map[string]int{},
 		apiFaults: map[string][]*fault{},
+
+		cosUploads: map[string]*cosUpload{},
+		cosObjects: map[string]*cosObject{},
 	}
 	e.started = e.now()
 	if cfg.AccessToken != "" {
@@ -226,11 +246,27 @@ func (e *Emulator) LibrarySecret() string { return e.cfg.LibrarySecret }
 // renew, status, confirm, cancel, file.head, file.info, file.download, file.delete, directory.create,
 // directory.list, directory.info, directory.head, directory.delete on the API host; part, object.put,
 // object.get on the COS host; part.expired counts the 403 "Request has expired" answers to part and
-// object PUTs.
+// object PUTs. The plain COS calls (Config.COSSecretID) count as cos.list (ListMultipartUploads),
+// cos.init, cos.parts (ListParts), part (UploadPart), object.put, cos.complete and cos.abort.
+// api.preflight and cos.preflight count the CORS preflights (OPTIONS) each host answered, and
+// confirm.crc64 the confirms whose body carried a crc64.
 func (e *Emulator) Count(op string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.counts[op]
+}
+
+// Counts returns every counter that is not zero, by operation name as in Count.
+func (e *Emulator) Counts() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]int, len(e.counts))
+	for k, v := range e.counts {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // ResetCounts sets every counter to zero.
@@ -247,13 +283,17 @@ func (e *Emulator) count(op string) {
 }
 
 // ReadFile returns the bytes of the confirmed file at path ("dir/a.bin") in space. A missing file gives an
-// error that wraps fs.ErrNotExist.
+// error that wraps fs.ErrNotExist, a file whose bytes were discarded (Config.Discard) ErrDiscarded.
 func (e *Emulator) ReadFile(space, path string) ([]byte, error) {
 	e.mu.Lock()
 	n, err := e.lookupLocked(space, path)
 	if err != nil {
 		e.mu.Unlock()
 		return nil, err
+	}
+	if n.file.discarded {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("emulator: %s/%s: %w", space, path, ErrDiscarded)
 	}
 	rc, err := n.file.blob.open()
 	e.mu.Unlock()
@@ -272,11 +312,14 @@ func (e *Emulator) FileInfo(space, path string) (FileInfo, error) {
 	if err != nil {
 		return FileInfo{}, err
 	}
-	f := n.file
 	segs := splitPath([]string{path})
-	return FileInfo{
-		Path:             strings.Join(segs, "/"),
-		Name:             segs[len(segs)-1],
+	return fileInfoFor(strings.Join(segs, "/"), segs[len(segs)-1], n.file, n.created, n.modified), nil
+}
+
+func fileInfoFor(path, name string, f *fileRec, created, modified time.Time) FileInfo {
+	fi := FileInfo{
+		Path:             path,
+		Name:             name,
 		Size:             f.size,
 		CRC64:            f.crc,
 		MD5:              hex.EncodeToString(f.md5[:]),
@@ -284,10 +327,14 @@ func (e *Emulator) FileInfo(space, path string) (FileInfo, error) {
 		ContentType:      f.contentType,
 		BeginningHash:    f.beginHash,
 		FullHash:         f.fullHash,
-		CreationTime:     n.created,
-		ModificationTime: n.modified,
+		CreationTime:     created,
+		ModificationTime: modified,
 		Meta:             cloneMap(f.meta),
-	}, nil
+	}
+	if f.discarded {
+		fi.MD5 = "" // never computed: a multipart file's bytes were not seen as a whole
+	}
+	return fi
 }
 
 func (e *Emulator) lookupLocked(spaceID, path string) (*node, error) {
@@ -569,7 +616,7 @@ func timeMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 // initDir prepares Config.Dir: stale parts and temporary files from an earlier run are removed (tasks are
 // only in memory) and confirmed files are indexed.
 func (e *Emulator) initDir() error {
-	for _, d := range []string{"uploads", "tmp"} {
+	for _, d := range []string{"uploads", "tmp", "objects"} {
 		p := filepath.Join(e.cfg.Dir, d)
 		if err := os.RemoveAll(p); err != nil {
 			return fmt.Errorf("emulator: %w", err)
@@ -641,6 +688,9 @@ func (e *Emulator) loadSpace(spaceID, dir string) error {
 }
 
 var errBadName = errors.New("invalid name")
+
+// ErrDiscarded is returned for the content of a file or object whose bytes were not kept (Config.Discard).
+var ErrDiscarded = errors.New("content discarded (Config.Discard)")
 
 // checkName accepts an id usable as one path element on disk.
 func checkName(s string) error {

@@ -42,6 +42,9 @@ type hasher struct {
 	inBlock int
 	prev    []byte // hash of the last finished block
 	first   []byte // hash of the first block
+	// lite skips the chained SHA-256 (beginHash and fullHash stay empty): parts and objects that are
+	// discarded (Config.Discard) only need the CRC-64 and MD5 that COS answers with.
+	lite bool
 }
 
 func newHasher() *hasher { return &hasher{md5: md5.New()} }
@@ -51,6 +54,9 @@ func (h *hasher) Write(p []byte) (int, error) {
 	h.crc = crc64.Update(h.crc, ecmaTable, p)
 	h.n += int64(len(p))
 	n := len(p)
+	if h.lite {
+		return n, nil
+	}
 	for len(p) > 0 {
 		if h.block == nil {
 			h.block = sha256.New()
@@ -78,6 +84,11 @@ func (h *hasher) endBlock() {
 
 // sum finishes the digest; the hasher must not be written afterwards.
 func (h *hasher) sum() digest {
+	if h.lite {
+		d := digest{size: h.n, crc: h.crc}
+		copy(d.md5[:], h.md5.Sum(nil))
+		return d
+	}
 	if h.block != nil {
 		h.endBlock()
 	}
@@ -116,6 +127,7 @@ type sink struct {
 	buf     *bytes.Buffer
 	h       *hasher
 	corrupt bool // flip the first byte (CorruptParts)
+	discard bool // hash only, keep nothing (Config.Discard)
 }
 
 // newSink starts a sink; dir is where the temporary file goes in Dir mode and is ignored in memory.
@@ -150,6 +162,9 @@ func (s *sink) Write(p []byte) (int, error) {
 		s.corrupt = false
 	}
 	s.h.Write(p)
+	if s.discard {
+		return n, nil
+	}
 	if s.f != nil {
 		if _, err := s.f.Write(p); err != nil {
 			return 0, err
@@ -162,6 +177,9 @@ func (s *sink) Write(p []byte) (int, error) {
 
 func (s *sink) finish() (staged, digest, error) {
 	d := s.h.sum()
+	if s.discard {
+		return staged{}, d, nil
+	}
 	if s.f == nil {
 		return staged{mem: s.buf.Bytes()}, d, nil
 	}
@@ -258,6 +276,9 @@ type node struct {
 
 type fileRec struct {
 	digest
+	// discarded: the bytes were never kept (Config.Discard); size, CRC-64 and ETag are known, the content,
+	// its MD5 and the instant-upload hashes are not.
+	discarded   bool
 	key         string // COS object key the download URLs name, without the leading "/"
 	etag        string
 	contentType string
@@ -503,7 +524,7 @@ func (e *Emulator) findContentLocked(size int64, begin, full string) *fileRec {
 	for _, sp := range e.spaces {
 		for _, n := range sp.nodes {
 			f := n.file
-			if f == nil || f.size != size || !strings.EqualFold(f.beginHash, begin) {
+			if f == nil || f.discarded || f.size != size || !strings.EqualFold(f.beginHash, begin) {
 				continue
 			}
 			if full == "" || strings.EqualFold(f.fullHash, full) {

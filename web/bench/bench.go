@@ -1,0 +1,943 @@
+// Package bench is the browser benchmark of issue #9: it uploads one source file from headless Chromium
+// with this module (checks on and off), with the physical limit (plain XMLHttpRequest PUTs of the same
+// Blob.slice() parts, no SDK, nothing checked) and with Tencent's cos-js-sdk-v5, against a loopback
+// emulator that hashes, checks and discards (emulator.Config.Discard), and measures what a user feels:
+// throughput, main-thread load, event-loop stalls, memory, start-up time and requests.
+//
+// Runs are interleaved (one of each contestant per round, the order rotated every round) and each one
+// starts a fresh browser with a fresh profile on disk, so no run inherits a cache, a warm JIT or a
+// localStorage entry from another. The source is a random file on disk handed to an <input type=file>,
+// as a user would pick it: Chromium fails on generated in-page Blobs of a gigabyte or more.
+//
+// Run drives it; cmd/smh-bench is `make bench`; the test in this package runs a small variant in
+// `make test` to prove that every contestant completes with the right bytes. Speeds are measured and
+// reported, never asserted.
+package bench
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"hash/crc64"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/performance"
+	"github.com/chromedp/cdproto/profiler"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/smhupload/smh-upload/smh"
+	"github.com/smhupload/smh-upload/smh/emulator"
+)
+
+// MiB is 2^20 bytes.
+const MiB = 1 << 20
+
+//go:embed page
+var pageFiles embed.FS
+
+// Kind is how a contestant uploads.
+type Kind string
+
+// The kinds of contestant.
+const (
+	KindModule Kind = "module" // this module, wasm/dist
+	KindXHR    Kind = "xhr"    // the physical limit: plain XHR PUTs, nothing checked
+	KindCOS    Kind = "cos"    // cos-js-sdk-v5 sliceUploadFile
+)
+
+// Contestant is one row of the table.
+type Contestant struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Kind Kind   `json:"kind"`
+	// PartSize and Concurrency: 0 means the contestant's own default.
+	PartSize    int64 `json:"partSize"`
+	Concurrency int   `json:"concurrency"`
+	// Verify is the module's integrity check (CRC-64 of every part and of the file); off passes
+	// disableIntegrityCheck: true.
+	Verify bool `json:"verify"`
+	// Reference marks the rows the ratios are taken against: the faster of them is 1.00×.
+	Reference bool `json:"reference"`
+	// ModuleDir, for a module row, loads the module from this directory instead of Config.ModuleDir: a
+	// candidate build measured against the current one in the same interleaved run.
+	ModuleDir string `json:"moduleDir,omitempty"`
+}
+
+// Candidate returns module rows for the build in dir, with and without checks, to run next to
+// Contestants().
+func Candidate(dir string) []Contestant {
+	return []Contestant{
+		{ID: "candidate", Name: "candidate: smh-upload, CRC-64 verified", Kind: KindModule, Verify: true, ModuleDir: dir},
+		{ID: "candidate-nocheck", Name: "candidate: smh-upload, checks off", Kind: KindModule, ModuleDir: dir},
+	}
+}
+
+// Contestant ids of the default set.
+const (
+	IDModule        = "module"
+	IDModuleNoCheck = "module-nocheck"
+	IDLimit         = "limit"
+	IDCOS           = "cos-8x4"
+	IDCOSDefaults   = "cos-defaults"
+)
+
+// COSSDKVersion is the cos-js-sdk-v5 that package.json pins.
+const COSSDKVersion = "1.10.1"
+
+// Contestants returns the default rows: the module with its defaults (8 MiB × 4) with and without its
+// checks, the limit and cos-js-sdk-v5 with the same 8 MiB × 4, and cos-js-sdk-v5 with its own defaults
+// (1 MiB × 3).
+func Contestants() []Contestant {
+	return []Contestant{
+		{ID: IDModule, Name: "smh-upload, CRC-64 verified (defaults)", Kind: KindModule, Verify: true},
+		{ID: IDModuleNoCheck, Name: "smh-upload, checks off", Kind: KindModule},
+		{ID: IDLimit, Name: "limit: plain XHR PUTs, nothing checked", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Reference: true},
+		{ID: IDCOS, Name: "cos-js-sdk-v5 " + COSSDKVersion + ", 8 MiB × 4", Kind: KindCOS, PartSize: 8 * MiB, Concurrency: 4, Reference: true},
+		{ID: IDCOSDefaults, Name: "cos-js-sdk-v5 " + COSSDKVersion + ", defaults (1 MiB × 3)", Kind: KindCOS},
+	}
+}
+
+// Config configures Run. Zero values mean the defaults.
+type Config struct {
+	Size   int64 // source size; default 256 MiB
+	Rounds int   // default 3
+	// Chromium is the browser; default $SMH_CHROMIUM, else /usr/bin/chromium.
+	Chromium string
+	// ModuleDir holds smh.wasm, wasm_exec.js and smh-upload.js (make wasm: wasm/dist). They are copied at
+	// the start, so a rebuild during the run cannot mix versions.
+	ModuleDir string
+	// COSSDK is cos-js-sdk-v5's browser build (web/bench/node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js).
+	COSSDK string
+	// WorkDir receives the source file and the browser profiles; default a new temporary directory, removed
+	// at the end.
+	WorkDir     string
+	Contestants []Contestant // default Contestants()
+	// RunTimeout bounds one upload with its browser; default 10 minutes.
+	RunTimeout time.Duration
+	// Logf, when set, gets one line per run and the browser's errors.
+	Logf func(format string, args ...any)
+	// ProfileDir, when set, receives a V8 CPU profile of the page's main thread for each upload,
+	// <contestant>-r<round>.cpuprofile (open it in Chrome DevTools' Performance panel). Profiling costs
+	// some main-thread time, so the figures of a profiled run are not comparable with the others.
+	ProfileDir string
+}
+
+// Report is the outcome of Run.
+type Report struct {
+	Date        time.Time   `json:"date"`
+	Size        int64       `json:"size"`
+	Rounds      int         `json:"rounds"`
+	SourceCRC64 string      `json:"sourceCrc64"`
+	Machine     Machine     `json:"machine"`
+	WasmRaw     int64       `json:"wasmBytes"`
+	WasmGzip    int64       `json:"wasmGzipBytes"`
+	Module      string      `json:"moduleVersion"`
+	COSSDK      string      `json:"cosSdkVersion"`
+	Rows        []Row       `json:"rows"`
+	Runs        []RunResult `json:"runs"`
+}
+
+// Machine describes where it ran.
+type Machine struct {
+	CPUs      int    `json:"cpus"`
+	Go        string `json:"go"`
+	Chromium  string `json:"chromium"`
+	LoadStart string `json:"loadAverageAtStart"`
+	LoadEnd   string `json:"loadAverageAtEnd"`
+}
+
+// RunResult is one upload by one contestant.
+type RunResult struct {
+	Contestant string `json:"contestant"`
+	Round      int    `json:"round"`
+	Error      string `json:"error,omitempty"`
+
+	Bytes   int64   `json:"bytes"`
+	Parts   int     `json:"parts"`
+	Seconds float64 `json:"seconds"`
+	MiBps   float64 `json:"mibPerSecond"`
+	ReadyMs float64 `json:"readyMs"` // navigation start to ready to upload
+	// StartMs is the contestant's own start-up: from the page's script start to ready (ReadyMs minus
+	// what loading the benchmark page took).
+	StartMs float64 `json:"startMs"`
+
+	// Main thread of the page's renderer, in cores (seconds per second of the upload), from
+	// Performance.getMetrics: TaskDuration (busy, wall time of tasks), ScriptDuration, ThreadTime (CPU).
+	MainBusy   float64 `json:"mainThreadBusyCores"`
+	MainScript float64 `json:"mainThreadScriptCores"`
+	MainCPU    float64 `json:"mainThreadCPUCores"`
+	// RendererCPU is the renderer process (all threads), BrowserCPU every Chromium process, ServerCPU this
+	// process (the emulator hashing, the page server and the harness).
+	RendererCPU float64 `json:"rendererCPUCores"`
+	BrowserCPU  float64 `json:"browserCPUCores"`
+	ServerCPU   float64 `json:"serverCPUCores"`
+
+	Stalls     int     `json:"stalls"` // 10 ms timer ticks more than 50 ms late
+	LongestMs  float64 `json:"longestStallMs"`
+	LongTasks  int     `json:"longTasks"`
+	LongTaskMs float64 `json:"longTaskMs"`
+
+	HeapPeak    int64          `json:"jsHeapPeakBytes"`
+	HeapGrowth  int64          `json:"jsHeapGrowthBytes"`
+	ABGrowth    int64          `json:"arrayBufferGrowthBytes"` // backing stores of ArrayBuffers (and external strings)
+	WasmGrowth  int64          `json:"wasmMemoryGrowthBytes"`
+	WasmPeak    int64          `json:"wasmMemoryPeakBytes"`
+	RSSGrowth   int64          `json:"rendererRSSGrowthBytes"`
+	RSSPeak     int64          `json:"rendererRSSPeakBytes"`
+	Requests    map[string]int `json:"requests"`
+	RequestsAll int            `json:"requestsTotal"`
+	PerPart     float64        `json:"requestsPerPart"`
+
+	StoredCRC64 string `json:"storedCrc64"`
+	StoredSize  int64  `json:"storedSize"`
+	Verified    bool   `json:"bytesVerified"` // stored size and CRC-64 equal the source's
+	// ConfirmCRC reports whether the module's confirm carried the file's CRC-64 (its check was on).
+	ConfirmCRC bool `json:"confirmSentCrc64"`
+}
+
+// Row aggregates the runs of one contestant: medians for speed and CPU, the worst run for stalls and
+// memory.
+type Row struct {
+	Contestant
+	Runs      int     `json:"runs"`
+	Failed    int     `json:"failed"`
+	MedianMiB float64 `json:"medianMiBps"`
+	MinMiB    float64 `json:"minMiBps"`
+	MaxMiB    float64 `json:"maxMiBps"`
+	Ratio     float64 `json:"ratioToReference"` // median / the faster reference row's median
+
+	MainBusy    float64 `json:"mainThreadBusyCores"`
+	MainScript  float64 `json:"mainThreadScriptCores"`
+	MainCPU     float64 `json:"mainThreadCPUCores"`
+	RendererCPU float64 `json:"rendererCPUCores"`
+	BrowserCPU  float64 `json:"browserCPUCores"`
+	ServerCPU   float64 `json:"serverCPUCores"`
+	Stalls      int     `json:"stalls"`
+	LongestMs   float64 `json:"longestStallMs"`
+	HeapPeak    int64   `json:"jsHeapPeakBytes"`
+	ABGrowth    int64   `json:"arrayBufferGrowthBytes"`
+	WasmGrowth  int64   `json:"wasmMemoryGrowthBytes"`
+	RSSGrowth   int64   `json:"rendererRSSGrowthBytes"`
+	ReadyMs     float64 `json:"readyMs"`
+	StartMs     float64 `json:"startMs"`
+	PerPart     float64 `json:"requestsPerPart"`
+	Verified    bool    `json:"bytesVerified"`
+	// Note explains a row that did not measure what its name says.
+	Note string `json:"note,omitempty"`
+}
+
+// Harness credentials: the emulator's admin token and the COS key pair cos-js-sdk-v5 signs with.
+const (
+	benchToken  = "bench-admin-token"
+	cosSecretID = "AKIDsmhuploadbench"
+	cosSecret   = "smh-upload-bench-secret"
+	cosBucket   = "smhemulator-1250000000"
+	cosRegion   = "ap-guangzhou"
+)
+
+type harness struct {
+	cfg     Config
+	emu     *emulator.Server
+	pageURL string
+	src     string // the source file
+	srcCRC  uint64
+	moduleV string
+	cosV    string
+	mu      sync.Mutex
+}
+
+// Run runs the benchmark. It returns an error when the harness itself cannot run (no browser, no module,
+// no source); a contestant that fails is reported in its RunResult and in its row's Failed count.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Size <= 0 {
+		cfg.Size = 256 * MiB
+	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = 3
+	}
+	if cfg.Chromium == "" {
+		cfg.Chromium = DefaultChromium()
+	}
+	if cfg.Contestants == nil {
+		cfg.Contestants = Contestants()
+	}
+	if cfg.RunTimeout <= 0 {
+		cfg.RunTimeout = 10 * time.Minute
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if _, err := os.Stat(cfg.Chromium); err != nil {
+		return nil, fmt.Errorf("bench: chromium: %w", err)
+	}
+	if cfg.WorkDir == "" {
+		dir, err := os.MkdirTemp("", "smh-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		cfg.WorkDir = dir
+	}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	h := &harness{cfg: cfg}
+	rep := &Report{Date: time.Now().UTC(), Size: cfg.Size, Rounds: cfg.Rounds, Machine: machine(cfg.Chromium)}
+
+	// The modules, copied (module/ is Config.ModuleDir, module-<id>/ a contestant's own), and the size.
+	sites := map[string]string{"module": cfg.ModuleDir}
+	for _, c := range cfg.Contestants {
+		if c.ModuleDir != "" {
+			sites["module-"+c.ID] = c.ModuleDir
+		}
+	}
+	for site, dir := range sites {
+		for _, name := range []string{"smh.wasm", "wasm_exec.js", "smh-upload.js"} {
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				return nil, fmt.Errorf("bench: the module (make wasm): %w", err)
+			}
+		}
+		// Everything in the directory: a candidate may bring more files (a worker script, say).
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				if err := copyFile(filepath.Join(dir, e.Name()), filepath.Join(cfg.WorkDir, "site", site, e.Name())); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	var err error
+	if rep.WasmRaw, rep.WasmGzip, err = gzipSize(filepath.Join(cfg.WorkDir, "site", "module", "smh.wasm")); err != nil {
+		return nil, err
+	}
+	needCOS := slices.ContainsFunc(cfg.Contestants, func(c Contestant) bool { return c.Kind == KindCOS })
+	if needCOS {
+		if _, err := os.Stat(cfg.COSSDK); err != nil {
+			return nil, fmt.Errorf("bench: cos-js-sdk-v5 (npm ci in web/bench): %w", err)
+		}
+	}
+
+	// The source: random bytes on disk, and their CRC-64.
+	h.src = filepath.Join(cfg.WorkDir, fmt.Sprintf("source-%d.bin", cfg.Size))
+	if h.srcCRC, err = writeSource(h.src, cfg.Size); err != nil {
+		return nil, err
+	}
+	rep.SourceCRC64 = smh.FormatCRC64(h.srcCRC)
+
+	// The emulator, in the mode that keeps nothing, and the page's server.
+	h.emu, err = emulator.Start(emulator.Config{Discard: true, AccessToken: benchToken,
+		COSSecretID: cosSecretID, COSSecretKey: cosSecret})
+	if err != nil {
+		return nil, err
+	}
+	defer h.emu.Close()
+	if err := h.emu.CreateDirectory("-", "bench"); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: pageHandler(filepath.Join(cfg.WorkDir, "site"), cfg.COSSDK), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	h.pageURL = "http://" + ln.Addr().String() + "/"
+
+	// Interleaved rounds, the order rotated each round.
+	n := len(cfg.Contestants)
+	for round := 1; round <= cfg.Rounds; round++ {
+		for i := range n {
+			c := cfg.Contestants[(i+round-1)%n]
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			r := h.runOne(ctx, c, round)
+			cfg.Logf("round %d %-15s %s", round, c.ID, r.summary())
+			rep.Runs = append(rep.Runs, r)
+		}
+	}
+	rep.Machine.LoadEnd = loadAverage()
+	rep.Module, rep.COSSDK = h.moduleV, h.cosV
+	rep.Rows = aggregate(cfg.Contestants, rep.Runs)
+	return rep, nil
+}
+
+// DefaultChromium is $SMH_CHROMIUM, else /usr/bin/chromium.
+func DefaultChromium() string {
+	if v := os.Getenv("SMH_CHROMIUM"); v != "" {
+		return v
+	}
+	return "/usr/bin/chromium"
+}
+
+func (r RunResult) summary() string {
+	if r.Error != "" {
+		return "FAILED: " + r.Error
+	}
+	return fmt.Sprintf("%7.1f MiB/s  main cpu %.3f (busy %.3f)  stalls %d (%.0f ms)  wasm +%.1f MiB  rss +%.1f MiB  ready %.0f ms  req/part %.2f  verified %v",
+		r.MiBps, r.MainCPU, r.MainBusy, r.Stalls, r.LongestMs, mib(r.WasmGrowth), mib(r.RSSGrowth), r.ReadyMs, r.PerPart, r.Verified)
+}
+
+func mib(b int64) float64 { return float64(b) / MiB }
+
+// pageHandler serves the page, the modules under /module/ and /module-<id>/ (from siteDir) and
+// cos-js-sdk-v5 under /cos/.
+func pageHandler(siteDir, cosSDK string) http.Handler {
+	sub, err := fs.Sub(pageFiles, "page")
+	if err != nil {
+		panic(err) // embedded above
+	}
+	mux := http.NewServeMux()
+	page, modules := http.FileServerFS(sub), http.FileServer(http.Dir(siteDir))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/module/") || strings.HasPrefix(r.URL.Path, "/module-") {
+			modules.ServeHTTP(w, r)
+			return
+		}
+		page.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("/cos/cos-js-sdk-v5.min.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, cosSDK)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// pageConfig is what the page reads from ?cfg=.
+type pageConfig struct {
+	Kind        Kind   `json:"kind"`
+	Verify      bool   `json:"verify"`
+	PartSize    int64  `json:"partSize,omitempty"`
+	Concurrency int    `json:"concurrency,omitempty"`
+	Endpoint    string `json:"endpoint"`
+	COSEndpoint string `json:"cosEndpoint"`
+	LibraryID   string `json:"libraryId"`
+	Token       string `json:"token"`
+	Path        string `json:"path"`
+	ModuleBase  string `json:"moduleBase"`
+	COSSDK      string `json:"cosSDK"`
+	SecretID    string `json:"secretId"`
+	SecretKey   string `json:"secretKey"`
+	Bucket      string `json:"bucket"`
+	Region      string `json:"region"`
+}
+
+// pageResult is what window.bench.run() resolves with.
+type pageResult struct {
+	Error         string  `json:"error"`
+	Ms            float64 `json:"ms"`
+	Bytes         int64   `json:"bytes"`
+	CRC64         string  `json:"crc64"`
+	Parts         int     `json:"parts"`
+	ProgressCalls int     `json:"progressCalls"`
+	Ticks         int     `json:"ticks"`
+	Stalls        int     `json:"stalls"`
+	MaxLateMs     float64 `json:"maxLateMs"`
+	LongTasks     int     `json:"longTasks"`
+	LongTaskMs    float64 `json:"longTaskMs"`
+	WasmStart     int64   `json:"wasmStart"`
+	WasmPeak      int64   `json:"wasmPeak"`
+	WasmEnd       int64   `json:"wasmEnd"`
+}
+
+// snapshot is the state of the browser and the server at one instant.
+type snapshot struct {
+	at      time.Time
+	metrics map[string]float64
+	procs   map[int]procInfo
+	server  float64 // CPU seconds of this process
+}
+
+func (h *harness) snap(ctx context.Context, browserPid int) (snapshot, error) {
+	s := snapshot{at: time.Now(), procs: processTree(browserPid), server: selfCPU()}
+	res, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (*performance.GetMetricsResult, error) {
+		r, err := cdp.Call(ctx, t, performance.GetMetrics, cdp.Empty{})
+		return &r, err
+	})
+	if err != nil {
+		return s, err
+	}
+	s.metrics = map[string]float64{}
+	for _, m := range res.Metrics {
+		s.metrics[m.Name] = m.Value
+	}
+	return s, nil
+}
+
+// runOne uploads the source once with c in a new browser.
+func (h *harness) runOne(parent context.Context, c Contestant, round int) (out RunResult) {
+	out = RunResult{Contestant: c.ID, Round: round}
+	fail := func(format string, args ...any) RunResult {
+		out.Error = fmt.Sprintf(format, args...)
+		return out
+	}
+	profile, err := os.MkdirTemp(h.cfg.WorkDir, "profile-")
+	if err != nil {
+		return fail("profile: %v", err)
+	}
+	defer os.RemoveAll(profile)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(h.cfg.Chromium),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(parent, opts...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(func(format string, args ...any) {
+		if !strings.Contains(format, "could not unmarshal event") { // protocol-version noise, not a failure
+			h.cfg.Logf("chromium: "+format, args...)
+		}
+	}))
+	defer cancelB()
+	ctx, cancelT := context.WithTimeout(bctx, h.cfg.RunTimeout)
+	defer cancelT()
+
+	path := fmt.Sprintf("bench/%s-r%d.bin", c.ID, round)
+	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, PartSize: c.PartSize, Concurrency: c.Concurrency,
+		Endpoint: h.emu.Endpoint, COSEndpoint: h.emu.COSEndpoint, LibraryID: h.emu.LibraryID(), Token: benchToken,
+		Path: path, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
+		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
+	if c.ModuleDir != "" {
+		pc.ModuleBase = "/module-" + c.ID
+	}
+	js, _ := json.Marshal(pc)
+	type ready struct {
+		Start   float64 `json:"start"`
+		Ready   float64 `json:"ready"`
+		Error   string  `json:"error"`
+		Version string  `json:"version"`
+	}
+	rd, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (ready, error) {
+		if _, err := chromedp.Navigate(h.pageURL+"?cfg="+url.QueryEscape(string(js)))(ctx, t); err != nil {
+			return ready{}, err
+		}
+		if _, err := chromedp.Poll[chromedp.Void](`window.benchReady !== undefined`,
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Minute))(ctx, t); err != nil {
+			return ready{}, err
+		}
+		return chromedp.Evaluate[ready](`({start: window.benchStart ?? 0, ready: window.benchReady, error: window.benchError ?? "", version: window.benchVersion ?? ""})`)(ctx, t)
+	})
+	switch {
+	case err != nil:
+		return fail("load the page: %v", err)
+	case rd.Error != "":
+		return fail("prepare: %s", rd.Error)
+	}
+	out.ReadyMs, out.StartMs = rd.Ready, rd.Ready-rd.Start
+	h.mu.Lock()
+	if c.Kind == KindModule && c.ModuleDir == "" {
+		h.moduleV = rd.Version
+	} else if c.Kind == KindCOS {
+		h.cosV = rd.Version
+	}
+	h.mu.Unlock()
+
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS(`#file`), []string{h.src}),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, performance.Enable, performance.EnableParams{})
+			return err
+		})); err != nil {
+		return fail("set the file: %v", err)
+	}
+	var browserPid int
+	if p := chromedp.FromContext(ctx).Browser.Process(); p != nil {
+		browserPid = p.Pid
+	}
+
+	// Baselines, then the upload with memory sampled every 50 ms.
+	heap0, err := heapUsage(ctx)
+	if err != nil {
+		return fail("heap usage: %v", err)
+	}
+	h.emu.ResetCounts()
+	s0, err := h.snap(ctx, browserPid)
+	if err != nil {
+		return fail("metrics: %v", err)
+	}
+	// Renderer RSS: every renderer of this browser, its first reading as its baseline (a renderer that
+	// starts during the upload counts from zero).
+	rss0, rssPeak := map[int]int64{}, map[int]int64{}
+	sampleRSS := func(procs map[int]procInfo) {
+		for pid, p := range procs {
+			if p.kind != "renderer" {
+				continue
+			}
+			v := residentBytes(pid)
+			if _, seen := rss0[pid]; !seen {
+				rss0[pid] = v
+				if s0.procs[pid].pid == 0 {
+					rss0[pid] = 0
+				}
+			}
+			rssPeak[pid] = max(rssPeak[pid], v)
+		}
+	}
+	sampleRSS(s0.procs)
+	stop := make(chan struct{})
+	var sampled sync.WaitGroup
+	heapPeak, abPeak := heap0.UsedSize, heap0.BackingStorageSize
+	sampled.Add(1)
+	go func() {
+		defer sampled.Done()
+		tk := time.NewTicker(50 * time.Millisecond)
+		defer tk.Stop()
+		procs := s0.procs
+		for i := 1; ; i++ {
+			if i%20 == 0 {
+				procs = processTree(browserPid)
+			}
+			sampleRSS(procs)
+			if hu, err := heapUsage(ctx); err == nil {
+				heapPeak, abPeak = max(heapPeak, hu.UsedSize), max(abPeak, hu.BackingStorageSize)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	if h.cfg.ProfileDir != "" {
+		if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, t, profiler.Enable, cdp.Empty{}); err != nil {
+				return err
+			}
+			if _, err := cdp.Call(ctx, t, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 200}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, t, profiler.Start, cdp.Empty{})
+			return err
+		})); err != nil {
+			return fail("profiler: %v", err)
+		}
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[pageResult](`window.bench.run()`, chromedp.EvalAwaitPromise))
+	s1, serr := h.snap(ctx, browserPid)
+	close(stop)
+	sampled.Wait()
+	if h.cfg.ProfileDir != "" && err == nil {
+		prof, perr := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (profiler.StopResult, error) {
+			return cdp.Call(ctx, t, profiler.Stop, cdp.Empty{})
+		})
+		if perr == nil {
+			b, _ := json.Marshal(prof.Profile)
+			perr = os.WriteFile(filepath.Join(h.cfg.ProfileDir, fmt.Sprintf("%s-r%d.cpuprofile", c.ID, round)), b, 0o644)
+		}
+		if perr != nil {
+			h.cfg.Logf("profile of %s round %d: %v", c.ID, round, perr)
+		}
+	}
+	switch {
+	case err != nil:
+		return fail("upload: %v", err)
+	case res.Error != "":
+		return fail("upload: %s", res.Error)
+	case serr != nil:
+		return fail("metrics: %v", serr)
+	}
+
+	// Throughput and the page's own measurements.
+	out.Bytes, out.Seconds = res.Bytes, res.Ms/1000
+	out.MiBps = mib(res.Bytes) / out.Seconds
+	out.Stalls, out.LongestMs = res.Stalls, max(res.MaxLateMs, 0)
+	out.LongTasks, out.LongTaskMs = res.LongTasks, res.LongTaskMs
+	out.WasmGrowth, out.WasmPeak = res.WasmPeak-res.WasmStart, res.WasmPeak
+
+	// CPU, as cores over the wall time between the snapshots.
+	wall := s1.at.Sub(s0.at).Seconds()
+	d := func(name string) float64 { return (s1.metrics[name] - s0.metrics[name]) / wall }
+	devtools := d("DevToolsCommandDuration") // the harness's own polling, not the page's work
+	out.MainBusy = max(d("TaskDuration")-devtools, 0)
+	out.MainScript = d("ScriptDuration")
+	out.MainCPU = d("ThreadTime")
+	var rendererPid int
+	var best float64 = -1
+	for pid, p := range s1.procs {
+		delta := p.cpu - s0.procs[pid].cpu
+		out.BrowserCPU += delta / wall
+		if p.kind == "renderer" && delta > best {
+			best, rendererPid = delta, pid
+		}
+	}
+	out.RendererCPU = max(best, 0) / wall
+	out.ServerCPU = (s1.server - s0.server) / wall
+
+	// Memory.
+	out.HeapPeak = int64(heapPeak)
+	out.HeapGrowth = int64(heapPeak - heap0.UsedSize)
+	out.ABGrowth = int64(abPeak - heap0.BackingStorageSize)
+	if rendererPid != 0 {
+		out.RSSPeak = rssPeak[rendererPid]
+		out.RSSGrowth = rssPeak[rendererPid] - rss0[rendererPid]
+	}
+
+	// Requests, as the emulator counted them.
+	out.Requests = h.emu.Counts()
+	for op, n := range out.Requests {
+		if op != "part.expired" && op != "confirm.crc64" {
+			out.RequestsAll += n
+		}
+	}
+	out.ConfirmCRC = out.Requests["confirm.crc64"] > 0
+	out.Parts = partsOf(c, res, h.cfg.Size)
+	if out.Parts > 0 {
+		out.PerPart = float64(out.RequestsAll) / float64(out.Parts)
+	}
+
+	// The bytes: what the emulator stored must be the source.
+	var fi emulator.FileInfo
+	if c.Kind == KindCOS {
+		fi, err = h.emu.ObjectInfo(path)
+	} else {
+		fi, err = h.emu.FileInfo("-", path)
+	}
+	if err != nil {
+		return fail("stored file: %v", err)
+	}
+	out.StoredSize, out.StoredCRC64 = fi.Size, smh.FormatCRC64(fi.CRC64)
+	out.Verified = fi.Size == h.cfg.Size && fi.CRC64 == h.srcCRC
+	if !out.Verified {
+		out.Error = fmt.Sprintf("stored %d bytes with CRC-64 %s, the source has %d bytes with %s",
+			fi.Size, out.StoredCRC64, h.cfg.Size, smh.FormatCRC64(h.srcCRC))
+	} else if res.CRC64 != "" && res.CRC64 != out.StoredCRC64 {
+		out.Error = fmt.Sprintf("the uploader reported CRC-64 %s, the emulator stored %s", res.CRC64, out.StoredCRC64)
+	}
+	return out
+}
+
+func heapUsage(ctx context.Context) (cdpruntime.GetHeapUsageResult, error) {
+	return chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (cdpruntime.GetHeapUsageResult, error) {
+		return cdp.Call(ctx, t, cdpruntime.GetHeapUsage, cdp.Empty{})
+	})
+}
+
+// partsOf is the number of parts the contestant sends for size bytes.
+func partsOf(c Contestant, res pageResult, size int64) int {
+	switch c.Kind {
+	case KindModule:
+		if res.Parts > 0 {
+			return res.Parts // from the module's progress
+		}
+		ps, err := smh.PlanPartSize(size, c.PartSize)
+		if err != nil {
+			return 0
+		}
+		return int((size + ps - 1) / ps)
+	case KindCOS:
+		// sliceUploadFile: ChunkSize (default 1 MiB), grown through 1, 2, 4, … 5120 MiB until the file
+		// needs at most 10,000 parts.
+		ps := c.PartSize
+		if ps == 0 {
+			ps = MiB
+		}
+		for _, m := range []int64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 5120} {
+			if size/(m*MiB) <= 10000 || m == 5120 {
+				ps = max(ps, m*MiB)
+				break
+			}
+		}
+		return int((size + ps - 1) / ps)
+	default:
+		return res.Parts
+	}
+}
+
+// ---- aggregation ----
+
+func aggregate(cs []Contestant, runs []RunResult) []Row {
+	rows := make([]Row, 0, len(cs))
+	for _, c := range cs {
+		row := Row{Contestant: c, Verified: true}
+		var ok []RunResult
+		for _, r := range runs {
+			if r.Contestant != c.ID {
+				continue
+			}
+			row.Runs++
+			if r.Error != "" || !r.Verified {
+				row.Failed++
+				row.Verified = false
+				continue
+			}
+			ok = append(ok, r)
+		}
+		if len(ok) == 0 {
+			row.Verified = false
+			rows = append(rows, row)
+			continue
+		}
+		speeds := collect(ok, func(r RunResult) float64 { return r.MiBps })
+		row.MedianMiB, row.MinMiB, row.MaxMiB = median(speeds), slices.Min(speeds), slices.Max(speeds)
+		row.MainBusy = median(collect(ok, func(r RunResult) float64 { return r.MainBusy }))
+		row.MainScript = median(collect(ok, func(r RunResult) float64 { return r.MainScript }))
+		row.MainCPU = median(collect(ok, func(r RunResult) float64 { return r.MainCPU }))
+		row.RendererCPU = median(collect(ok, func(r RunResult) float64 { return r.RendererCPU }))
+		row.BrowserCPU = median(collect(ok, func(r RunResult) float64 { return r.BrowserCPU }))
+		row.ServerCPU = median(collect(ok, func(r RunResult) float64 { return r.ServerCPU }))
+		row.ReadyMs = median(collect(ok, func(r RunResult) float64 { return r.ReadyMs }))
+		row.StartMs = median(collect(ok, func(r RunResult) float64 { return r.StartMs }))
+		row.PerPart = median(collect(ok, func(r RunResult) float64 { return r.PerPart }))
+		for _, r := range ok {
+			row.Stalls = max(row.Stalls, r.Stalls)
+			row.LongestMs = max(row.LongestMs, r.LongestMs)
+			row.HeapPeak = max(row.HeapPeak, r.HeapPeak)
+			row.ABGrowth = max(row.ABGrowth, r.ABGrowth)
+			row.WasmGrowth = max(row.WasmGrowth, r.WasmGrowth)
+			row.RSSGrowth = max(row.RSSGrowth, r.RSSGrowth)
+		}
+		if c.Kind == KindModule && !c.Verify && slices.ContainsFunc(ok, func(r RunResult) bool { return r.ConfirmCRC }) {
+			row.Note = "the JS API ignored disableIntegrityCheck: the file CRC was sent at confirm, so this row ran with checks on"
+		}
+		rows = append(rows, row)
+	}
+	var ref float64
+	for _, r := range rows {
+		if r.Reference {
+			ref = max(ref, r.MedianMiB)
+		}
+	}
+	if ref > 0 {
+		for i := range rows {
+			rows[i].Ratio = rows[i].MedianMiB / ref
+		}
+	}
+	return rows
+}
+
+func collect(runs []RunResult, f func(RunResult) float64) []float64 {
+	out := make([]float64, len(runs))
+	for i, r := range runs {
+		out[i] = f(r)
+	}
+	return out
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// ---- helpers ----
+
+// writeSource writes size random bytes to path and returns their CRC-64/ECMA.
+func writeSource(path string, size int64) (uint64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	rng := rand.NewChaCha8([32]byte{'s', 'm', 'h', 'b', 'e', 'n', 'c', 'h'})
+	c := crc64.New(crc64.MakeTable(crc64.ECMA))
+	if _, err := io.CopyN(io.MultiWriter(w, c), rng, size); err != nil {
+		f.Close()
+		return 0, err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return 0, err
+	}
+	return c.Sum64(), f.Close()
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}
+
+// gzipSize returns the file's size raw and compressed at gzip level 9 (Go's compress/gzip, about 1% larger
+// than GNU gzip -9, which the Makefile's budget uses).
+func gzipSize(path string) (int64, int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	var n countWriter
+	zw, _ := gzip.NewWriterLevel(&n, gzip.BestCompression)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		return 0, 0, err
+	}
+	return int64(len(b)), int64(n), nil
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// selfCPU is the user and system CPU time of this process in seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+func machine(chromium string) Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), LoadStart: loadAverage()}
+	if out, err := exec.Command(chromium, "--version").Output(); err == nil {
+		m.Chromium = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	}
+	return m
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}

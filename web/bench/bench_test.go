@@ -1,0 +1,89 @@
+package bench_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smhupload/smh-upload/web/bench"
+)
+
+// needs returns the harness's inputs, or skips the test when one is missing: the module (make wasm), the
+// pinned cos-js-sdk-v5 (npm ci in web/bench) and Chromium. make test sets SMH_REQUIRE_BROWSER, which makes
+// a missing input a failure instead, as for the demo's tests in package web.
+func needs(t *testing.T) bench.Config {
+	t.Helper()
+	cfg := bench.Config{
+		ModuleDir: filepath.Join("..", "..", "wasm", "dist"),
+		COSSDK:    filepath.Join("node_modules", "cos-js-sdk-v5", "dist", "cos-js-sdk-v5.min.js"),
+		Chromium:  bench.DefaultChromium(),
+	}
+	for what, path := range map[string]string{
+		"the browser module (make wasm)":         filepath.Join(cfg.ModuleDir, "smh.wasm"),
+		"cos-js-sdk-v5 (npm ci in web/bench)":    cfg.COSSDK,
+		"Chromium at " + cfg.Chromium:            cfg.Chromium,
+		"wasm_exec.js in wasm/dist (make wasm)":  filepath.Join(cfg.ModuleDir, "wasm_exec.js"),
+		"smh-upload.js in wasm/dist (make wasm)": filepath.Join(cfg.ModuleDir, "smh-upload.js"),
+	} {
+		if _, err := os.Stat(path); err != nil {
+			if os.Getenv("SMH_REQUIRE_BROWSER") != "" {
+				t.Fatalf("needs %s", what)
+			}
+			t.Skipf("needs %s: run make test", what)
+		}
+	}
+	return cfg
+}
+
+// TestHarness runs the benchmark small (16 MiB, one round) to prove that it works: every contestant
+// completes and the emulator holds the source's bytes (its size and CRC-64). Speeds are not asserted.
+func TestHarness(t *testing.T) {
+	cfg := needs(t)
+	cfg.Size, cfg.Rounds = 16*bench.MiB, 1
+	cfg.WorkDir = t.TempDir()
+	cfg.RunTimeout = 2 * time.Minute
+	cfg.Logf = t.Logf
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rep, err := bench.Run(ctx, cfg)
+	require.NoError(t, err)
+
+	require.Len(t, rep.Runs, len(bench.Contestants()))
+	for _, r := range rep.Runs {
+		assert.Empty(t, r.Error, "%s", r.Contestant)
+		assert.True(t, r.Verified, "%s stored %d bytes, CRC-64 %s; the source has %d, %s", r.Contestant,
+			r.StoredSize, r.StoredCRC64, cfg.Size, rep.SourceCRC64)
+		assert.Positive(t, r.Parts, "%s", r.Contestant)
+		assert.GreaterOrEqual(t, r.Requests["part"], r.Parts, "%s: every part reached the emulator", r.Contestant)
+	}
+	for _, row := range rep.Rows {
+		assert.True(t, row.Verified, row.Name)
+		assert.Positive(t, row.MedianMiB, row.Name)
+	}
+	assert.Positive(t, rep.WasmGzip)
+	var text, md strings.Builder
+	rep.WriteText(&text)
+	rep.WriteMarkdown(&md, "go test ./web/bench")
+	for _, c := range bench.Contestants() {
+		assert.Contains(t, text.String(), c.Name)
+		assert.Contains(t, md.String(), "| "+c.Name+" |")
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"256M": 256 << 20, "1G": 1 << 30, "16MiB": 16 << 20, "2GiB": 2 << 30, "1000": 1000, "64k": 64 << 10} {
+		got, err := bench.ParseSize(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "x", "-1M", "0"} {
+		_, err := bench.ParseSize(in)
+		assert.Error(t, err, in)
+	}
+}

@@ -1,0 +1,129 @@
+// Command smh-bench is `make bench`: the browser benchmark of package web/bench. It uploads one source
+// from headless Chromium with this module, with plain XHR PUTs (the physical limit) and with
+// cos-js-sdk-v5, against a loopback emulator that hashes and discards, prints the table, and writes the
+// whole report as JSON and the README's table as markdown.
+//
+// Usage (from the repository root, after make wasm and npm ci in web/bench):
+//
+//	smh-bench [-size 256M] [-rounds 3] [-only module,limit] [-json web/bench/results.json] [-md web/bench/results.md]
+//
+// BENCH_SIZE and BENCH_ROUNDS set the defaults of -size and -rounds; a size of 1G or more is fine, the
+// source is a file on disk.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smhupload/smh-upload/web/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "smh-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	defSize, defRounds := envOr("BENCH_SIZE", "256M"), envOr("BENCH_ROUNDS", "3")
+	sizeFlag := flag.String("size", defSize, "source size: 256M, 1G, … (env BENCH_SIZE)")
+	rounds := flag.Int("rounds", atoi(defRounds, 3), "rounds; each runs every contestant once, in a fresh browser (env BENCH_ROUNDS)")
+	only := flag.String("only", "", "comma-separated contestant ids to run (default all: "+ids()+")")
+	dist := flag.String("dist", "wasm/dist", "the built module (make wasm)")
+	sdk := flag.String("cos-sdk", "web/bench/node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js", "cos-js-sdk-v5's browser build (npm ci in web/bench)")
+	chromium := flag.String("chromium", bench.DefaultChromium(), "Chromium (env SMH_CHROMIUM)")
+	jsonOut := flag.String("json", "web/bench/results.json", "write the whole report here (empty: do not)")
+	mdOut := flag.String("md", "web/bench/results.md", "write the README table here (empty: do not)")
+	work := flag.String("work", "", "directory for the source file and browser profiles (default: a temporary one)")
+	quiet := flag.Bool("q", false, "no progress lines on stderr")
+	timeout := flag.Duration("timeout", 10*time.Minute, "give up on one upload (and its browser) after this long")
+	profile := flag.String("profile", "", "write a V8 CPU profile of each upload's main thread into this directory")
+	candidate := flag.String("candidate", "", "also run the module built in this directory (smh.wasm, wasm_exec.js, smh-upload.js), checks on and off")
+	flag.Parse()
+
+	size, err := bench.ParseSize(*sizeFlag)
+	if err != nil {
+		return err
+	}
+	cs := bench.Contestants()
+	if *candidate != "" {
+		cs = append(cs, bench.Candidate(*candidate)...)
+	}
+	if *only != "" {
+		want := strings.Split(*only, ",")
+		cs = slices.DeleteFunc(cs, func(c bench.Contestant) bool { return !slices.Contains(want, c.ID) })
+		if len(cs) == 0 {
+			return fmt.Errorf("-only %q names no contestant (ids: %s)", *only, ids())
+		}
+	}
+	cfg := bench.Config{Size: size, Rounds: *rounds, Chromium: *chromium, ModuleDir: *dist, COSSDK: *sdk,
+		WorkDir: *work, Contestants: cs, ProfileDir: *profile, RunTimeout: *timeout}
+	if !*quiet {
+		start := time.Now()
+		cfg.Logf = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "%6.1fs  "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rep.WriteText(os.Stdout)
+	if *jsonOut != "" {
+		if err := rep.WriteJSONFile(*jsonOut); err != nil {
+			return err
+		}
+	}
+	if *mdOut != "" {
+		f, err := os.Create(*mdOut)
+		if err != nil {
+			return err
+		}
+		cmd := "make bench"
+		if size != 256*bench.MiB || *rounds != 3 {
+			cmd = fmt.Sprintf("make bench BENCH_SIZE=%s BENCH_ROUNDS=%d", *sizeFlag, *rounds)
+		}
+		rep.WriteMarkdown(f, cmd)
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	for _, r := range rep.Rows {
+		if !r.Verified {
+			return fmt.Errorf("%s: %d of %d runs failed or stored wrong bytes", r.Name, r.Failed, r.Runs)
+		}
+	}
+	return nil
+}
+
+func ids() string {
+	var s []string
+	for _, c := range bench.Contestants() {
+		s = append(s, c.ID)
+	}
+	return strings.Join(s, ",")
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func atoi(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return n
+	}
+	return def
+}

@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// This file reads Linux's /proc: the processes of one browser, their CPU time and resident memory. On
+// other systems the readers find nothing and the figures that depend on them stay 0.
+
+// clockTick is the unit of utime and stime in /proc/<pid>/stat (USER_HZ, 100 on every Linux platform Go
+// supports).
+const clockTick = 0.01
+
+type procInfo struct {
+	pid, ppid int
+	cpu       float64 // seconds of user and system time, all threads
+	kind      string  // Chromium's --type= (renderer, gpu-process, utility, zygote, …); "" for the browser
+}
+
+// readStat parses /proc/<pid>/stat: the parent and the CPU time.
+func readStat(pid int) (ppid int, cpu float64, ok bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, 0, false
+	}
+	// The command name is in parentheses and may hold anything; the fields after the last ')' are fixed.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is the state (field 3); ppid is field 4, utime 14, stime 15.
+	if len(f) < 13 {
+		return 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return ppid, (ut + st) * clockTick, true
+}
+
+// processKind is the --type= of a Chromium process's command line.
+func processKind(pid int) string {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return ""
+	}
+	for _, a := range bytes.Split(b, []byte{0}) {
+		if v, ok := bytes.CutPrefix(a, []byte("--type=")); ok {
+			return string(v)
+		}
+	}
+	// Zygote children may rewrite their command line into one string with spaces.
+	if _, v, ok := bytes.Cut(b, []byte("--type=")); ok {
+		if j := bytes.IndexAny(v, " \x00"); j >= 0 {
+			v = v[:j]
+		}
+		return string(v)
+	}
+	return ""
+}
+
+// processTree returns root and all its descendants.
+func processTree(root int) map[int]procInfo {
+	all := map[int]procInfo{}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, cpu, ok := readStat(pid); ok {
+			all[pid] = procInfo{pid: pid, ppid: ppid, cpu: cpu}
+		}
+	}
+	out := map[int]procInfo{}
+	var walk func(int)
+	walk = func(pid int) {
+		p, ok := all[pid]
+		if !ok {
+			return
+		}
+		p.kind = processKind(pid)
+		out[pid] = p
+		for _, c := range all {
+			if c.ppid == pid {
+				if _, seen := out[c.pid]; !seen {
+					walk(c.pid)
+				}
+			}
+		}
+	}
+	walk(root)
+	return out
+}
+
+// residentBytes is VmRSS of pid, 0 when unknown.
+func residentBytes(pid int) int64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// This file renders a Report: a table for the terminal, the README's markdown table, and JSON.
+
+// WriteText writes the table for a terminal.
+func (rep *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "%s, %d round(s), source CRC-64 %s; %s, %d CPUs, %s; load %s → %s\n",
+		size(rep.Size), rep.Rounds, rep.SourceCRC64, rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.Go,
+		rep.Machine.LoadStart, rep.Machine.LoadEnd)
+	fmt.Fprintf(w, "smh.wasm %s: %d bytes, %d gzipped; cos-js-sdk-v5 %s\n\n", rep.Module, rep.WasmRaw, rep.WasmGzip, rep.COSSDK)
+	fmt.Fprintf(w, "%-42s %18s %6s %13s %6s %6s %6s %11s %6s %6s %6s %6s %11s %6s %4s\n",
+		"uploader", "MiB/s med (range)", "ratio", "main cpu/busy", "rend.", "chrome", "server",
+		"stalls", "heap", "AB+", "wasm+", "rss+", "ready (own)", "req/pt", "ok")
+	for _, r := range rep.Rows {
+		fmt.Fprintf(w, "%-42s %18s %6s %13s %6.2f %6.2f %6.2f %11s %6.1f %6.1f %6.1f %6.1f %11s %6.2f %4s\n",
+			r.Name, speed(r), ratio(r), fmt.Sprintf("%.3f/%.3f", r.MainCPU, r.MainBusy), r.RendererCPU, r.BrowserCPU,
+			r.ServerCPU, stalls(r), mib(r.HeapPeak), mib(r.ABGrowth), mib(r.WasmGrowth), mib(r.RSSGrowth), ready(r),
+			r.PerPart, okText(r))
+	}
+	fmt.Fprintln(w, "\nratio: median over the faster median of the reference rows; main cpu/busy: the page's main thread, cores")
+	fmt.Fprintln(w, "(ThreadTime / TaskDuration over wall time); rend./chrome/server: CPU cores of the renderer, of all")
+	fmt.Fprintln(w, "Chromium processes and of the emulator; stalls: 10 ms timer ticks > 50 ms late (longest lateness);")
+	fmt.Fprintln(w, "heap: JS heap peak; AB+/wasm+/rss+: growth of ArrayBuffer backing stores, WebAssembly memory and")
+	fmt.Fprintln(w, "renderer RSS, MiB; ready: ms from navigation (own start-up after the page's script started);")
+	fmt.Fprintln(w, "req/pt: requests at the emulator, CORS preflights included, per part. Speed and CPU are medians;")
+	fmt.Fprintln(w, "stalls and memory are the worst run.")
+	for _, r := range rep.Rows {
+		if r.Note != "" {
+			fmt.Fprintf(w, "note, %s: %s\n", r.Name, r.Note)
+		}
+	}
+	for _, r := range rep.Runs {
+		if r.Error != "" {
+			fmt.Fprintf(w, "failed, %s round %d: %s\n", r.Contestant, r.Round, r.Error)
+		}
+	}
+}
+
+// WriteMarkdown writes the README's table, with the command that made it.
+func (rep *Report) WriteMarkdown(w io.Writer, command string) {
+	fmt.Fprintf(w, "| uploader (%s, %d rounds) | MiB/s, median (min–max) | vs the faster of limit and cos 8 MiB × 4 | main thread, cores: CPU (busy) | stalls > 50 ms (longest) | JS heap peak | ArrayBuffer growth | Wasm memory growth | renderer RSS growth | ready after navigation (own start-up) | requests per part | bytes verified |\n",
+		size(rep.Size), rep.Rounds)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rep.Rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %.3f (%.3f) | %s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %s | %.2f | %s |\n",
+			r.Name, speed(r), ratio(r), r.MainCPU, r.MainBusy, stalls(r), mib(r.HeapPeak), mib(r.ABGrowth),
+			mib(r.WasmGrowth), mib(r.RSSGrowth), ready(r), r.PerPart, okText(r))
+	}
+	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), %s; smh.wasm %.2f MiB, %.2f MiB gzipped.",
+		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.Go,
+		mib(rep.WasmRaw), mib(rep.WasmGzip))
+	fmt.Fprintf(w, " Speed and CPU are medians, stalls and memory the worst run. `%s`, %s.\n", command, rep.Date.Format("2006-01-02"))
+	for _, r := range rep.Rows {
+		if r.Note != "" {
+			fmt.Fprintf(w, "\n%s: %s.\n", r.Name, r.Note)
+		}
+	}
+}
+
+// WriteJSONFile writes the whole report, every run included.
+func (rep *Report) WriteJSONFile(path string) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func speed(r Row) string {
+	if r.Runs == r.Failed {
+		return "failed"
+	}
+	return fmt.Sprintf("%.0f (%.0f–%.0f)", r.MedianMiB, r.MinMiB, r.MaxMiB)
+}
+
+func ratio(r Row) string {
+	if r.Ratio == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", r.Ratio)
+}
+
+func stalls(r Row) string { return fmt.Sprintf("%d (%.0f ms)", r.Stalls, r.LongestMs) }
+
+func ready(r Row) string { return fmt.Sprintf("%.0f (%.0f)", r.ReadyMs, r.StartMs) }
+
+func okText(r Row) string {
+	switch {
+	case r.Failed == 0:
+		return "yes"
+	case r.Failed == r.Runs:
+		return "no"
+	}
+	return fmt.Sprintf("%d of %d failed", r.Failed, r.Runs)
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= MiB && n%MiB == 0:
+		return fmt.Sprintf("%d MiB", n/MiB)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// ParseSize reads "256M", "1G", "16MiB", "1GiB" or a number of bytes.
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(t, "K"):
+		mult, t = 1<<10, t[:len(t)-1]
+	case strings.HasSuffix(t, "M"):
+		mult, t = MiB, t[:len(t)-1]
+	case strings.HasSuffix(t, "G"):
+		mult, t = 1<<30, t[:len(t)-1]
+	}
+	var n int64
+	if _, err := fmt.Sscan(t, &n); err != nil || n <= 0 {
+		return 0, fmt.Errorf("bench: size %q: want e.g. 256M, 1G or bytes", s)
+	}
+	return n * mult, nil
+}
