@@ -50,6 +50,9 @@ type PutRequest struct {
 	Length int64
 	// Progress, when set, is called with the bytes of this attempt sent so far.
 	Progress func(sent int64)
+	// NoHash says the engine will not check the part's CRC-64
+	// (Options.DisableIntegrityCheck), so a transport need not compute it.
+	NoHash bool
 }
 
 // PutResponse is the storage host's answer to a PutRequest.

@@ -641,6 +641,7 @@ func (t *Task) putOnce(ctx context.Context, info *UploadInfo, prog *progressTrac
 		h.Set(k, v)
 	}
 	resp, err := t.put.Put(actx, &PutRequest{URL: t.objectURL(info, n), Header: h, Body: t.body, Offset: off, Length: length,
+		NoHash: t.o.DisableIntegrityCheck,
 		Progress: func(sent int64) {
 			wd.kick()
 			prog.update(n, sent)

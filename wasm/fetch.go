@@ -84,6 +84,8 @@ const maxPutAnswer = 64 << 10
 // reading the part again.
 type xhrPutter struct{}
 
+var errNotHashed = errors.New("smh-upload: not hashed")
+
 // Put sends one attempt of one part.
 func (xhrPutter) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, error) {
 	b, ok := r.Body.(*blobBody)
@@ -100,10 +102,14 @@ func (xhrPutter) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, 
 		err error
 	}
 	hc := make(chan hashed, 1)
-	go func() {
-		s, err := b.hash(hctx, r.Offset, r.Length, false)
-		hc <- hashed{s.CRC64, err}
-	}()
+	if r.NoHash {
+		hc <- hashed{err: errNotHashed} // checks are off: read the part only once, to send it
+	} else {
+		go func() {
+			s, err := b.hash(hctx, r.Offset, r.Length, false)
+			hc <- hashed{s.CRC64, err}
+		}()
+	}
 
 	resp, err := protect(func() (*smh.Response, error) { return sendXHR(ctx, b, r) })
 	switch {

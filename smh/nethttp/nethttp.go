@@ -70,7 +70,10 @@ func (t *Transport) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutRespons
 	if !ok {
 		return nil, fmt.Errorf("nethttp: body %T is not an io.ReaderAt", r.Body)
 	}
-	cr := &countingReader{r: io.NewSectionReader(ra, r.Offset, r.Length), crc: crc64.New(smh.ECMATable), progress: r.Progress}
+	cr := &countingReader{r: io.NewSectionReader(ra, r.Offset, r.Length), progress: r.Progress}
+	if !r.NoHash {
+		cr.crc = crc64.New(smh.ECMATable)
+	}
 	var body io.Reader = cr
 	if r.Length == 0 {
 		body = http.NoBody
@@ -103,7 +106,7 @@ func (t *Transport) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutRespons
 	return &smh.PutResponse{
 		Response: smh.Response{StatusCode: resp.StatusCode, Header: header(resp.Header), Body: b},
 		CRC64:    crc,
-		Hashed:   n == r.Length,
+		Hashed:   !r.NoHash && n == r.Length,
 	}, nil
 }
 
@@ -132,6 +135,9 @@ type countingReader struct {
 func (c *countingReader) result() (crc uint64, n int64, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.crc == nil {
+		return 0, c.n, c.readErr
+	}
 	return c.crc.Sum64(), c.n, c.readErr
 }
 
@@ -141,7 +147,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		c.readErr = err // net/http does not promise to return the body's error
 	}
-	_, _ = c.crc.Write(p[:k])
+	if c.crc != nil {
+		_, _ = c.crc.Write(p[:k])
+	}
 	c.n += int64(k)
 	sent := c.n
 	c.mu.Unlock()
