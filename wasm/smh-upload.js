@@ -29,6 +29,10 @@ export function load(options = {}) {
 async function start({ wasmURL, wasmExecURL } = {}) {
   const wasm = new URL(wasmURL ?? "./smh.wasm", import.meta.url).href;
   const exec = new URL(wasmExecURL ?? "./wasm_exec.js", import.meta.url).href;
+  // Fetch and compile the module while wasm_exec.js loads: neither needs
+  // the other until instantiation, and compiling is most of the start-up.
+  const compiled = compile(wasm);
+  compiled.catch(() => {}); // reported below, after the import
   // wasm_exec.js is a classic script that sets globalThis.Go; importing it
   // runs it once. Take the class right away: it must match smh.wasm.
   await import(exec);
@@ -43,7 +47,7 @@ async function start({ wasmURL, wasmExecURL } = {}) {
   });
   go.argv = ["smh.wasm", name];
   try {
-    const instance = await instantiate(wasm, go.importObject);
+    const instance = await WebAssembly.instantiate(await compiled, go.importObject);
     const exited = go.run(instance).then(() => {
       throw new Error("smh-upload: the module exited before it was ready");
     });
@@ -58,14 +62,14 @@ async function start({ wasmURL, wasmExecURL } = {}) {
   }
 }
 
-async function instantiate(url, imports) {
+async function compile(url) {
   const response = await fetch(url);
   if (!response.ok) {
     throw new Error(`smh-upload: fetching ${url}: HTTP ${response.status}`);
   }
-  if (WebAssembly.instantiateStreaming && response.headers.get("content-type")?.startsWith("application/wasm")) {
-    return (await WebAssembly.instantiateStreaming(response, imports)).instance;
+  if (WebAssembly.compileStreaming && response.headers.get("content-type")?.startsWith("application/wasm")) {
+    return WebAssembly.compileStreaming(response);
   }
   // A server that does not send application/wasm: compile from the bytes.
-  return (await WebAssembly.instantiate(await response.arrayBuffer(), imports)).instance;
+  return WebAssembly.compile(await response.arrayBuffer());
 }

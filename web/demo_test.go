@@ -156,7 +156,7 @@ func TestDemoUploadsAFile(t *testing.T) {
 
 func TestDemoPauseAndResume(t *testing.T) {
 	d := startDemo(t)
-	d.emu.SetLatency(20 * time.Millisecond) // slow enough to pause half-way
+	d.emu.SetLatency(50 * time.Millisecond) // slow enough to pause a quarter of the way in
 	path, data := d.file("paused.bin", 40<<20)
 	d.run(d.setValue("#partSize", "1"), d.setValue("#concurrency", "2"), upload(path),
 		waitFor(`(document.querySelector("#uploads progress")?.value ?? 0) > 0.25`))
@@ -170,11 +170,13 @@ func TestDemoPauseAndResume(t *testing.T) {
 
 func TestDemoShowsARenewal(t *testing.T) {
 	d := startDemo(t)
-	d.emu.SetLatency(40 * time.Millisecond)
+	// 40 parts one at a time, each at least 100 ms: the upload outlasts the
+	// 2 s signatures however fast the machine is, so it must renew.
+	d.emu.SetLatency(100 * time.Millisecond)
 	path, data := d.file("renewed.bin", 40<<20)
 	d.run(d.setValue("#ttl", "2"), chromedp.Click(chromedp.CSS(`#applyTTL`)),
 		waitFor(`document.querySelector("#log").textContent.includes("signatures now live 2 s")`),
-		d.setValue("#partSize", "1"), upload(path), done)
+		d.setValue("#partSize", "1"), d.setValue("#concurrency", "1"), upload(path), done)
 	assert.Contains(t, d.text(`#log`), "renewed upload signatures")
 	assert.GreaterOrEqual(t, d.emu.Count("renew"), 1)
 	d.assertStored("demo/renewed.bin", data)
