@@ -38,7 +38,7 @@ test: vet test-native test-browser test-node
 ## vet: go vet for the native and the browser builds
 vet:
 	$(GO) vet $(PKGS)
-	GOOS=js GOARCH=wasm $(GO) vet ./smh/ ./wasm/... ./web/cmd/smh-worker/
+	GOOS=js GOARCH=wasm $(GO) vet $(PKGS)
 
 # The native tests drive the demo in Chromium and run the Worker build in
 # workerd; SMH_REQUIRE_BROWSER makes those tests fail, not skip, if anything

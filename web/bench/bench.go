@@ -1,3 +1,5 @@
+//go:build !js
+
 // Package bench is the browser benchmark of issue #9: it uploads one source file from headless Chromium
 // with this module (checks on and off), with the physical limit (plain XMLHttpRequest PUTs of the same
 // Blob.slice() parts, no SDK, nothing checked) and with Tencent's cos-js-sdk-v5, against a loopback

@@ -1,3 +1,5 @@
+//go:build !js
+
 // Command smh-bench is `make bench`: the browser benchmark of package web/bench. It uploads one source
 // from headless Chromium with this module, with plain XHR PUTs (the physical limit) and with
 // cos-js-sdk-v5, against a loopback emulator that hashes and discards, prints the table, and writes the
