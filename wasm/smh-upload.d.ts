@@ -5,6 +5,12 @@ export interface LoadOptions {
   wasmURL?: string | URL;
   /** URL of the wasm_exec.js of the Go release that built smh.wasm; default next to smh-upload.js. */
   wasmExecURL?: string | URL;
+  /**
+   * Run the module in a dedicated Worker (smh-worker.js, next to smh-upload.js), so reading and hashing
+   * file bytes never competes with the page; default true where Workers exist. With a Worker, option
+   * checks other than JS types reject `done` instead of throwing.
+   */
+  worker?: boolean;
 }
 
 /** Loads and starts the module once per page; later calls resolve to the same API. */

@@ -8,22 +8,156 @@
 // This file only loads the Go module (smh.wasm, with the wasm_exec.js of the
 // Go release that built it) and hands back its API; the API itself, with its
 // types, is described in smh-upload.d.ts.
+//
+// By default the module runs in a dedicated Worker (smh-worker.js): reading
+// and hashing file bytes then never competes with the page's main thread,
+// which only sees a few messages per second. The API is the same either way;
+// load({ worker: false }) runs the module in the page.
 
 let loading;
 
 /**
  * Loads and starts the module once per page; later calls get the same API.
- * @param {{ wasmURL?: string | URL, wasmExecURL?: string | URL }} [options]
+ * @param {{ wasmURL?: string | URL, wasmExecURL?: string | URL, worker?: boolean }} [options]
  * @returns {Promise<import("./smh-upload").SMHUpload>}
  */
 export function load(options = {}) {
   if (!loading) {
-    loading = start(options).catch((err) => {
+    const useWorker = options.worker !== false && typeof Worker === "function" && typeof window === "object";
+    loading = (useWorker ? startWorker(options).catch(() => start(options)) : start(options)).catch((err) => {
       loading = undefined; // let a later call try again
       throw err;
     });
   }
   return loading;
+}
+
+// RESUME_PREFIX is the prefix of the keys under which the module saves
+// resumable tasks (smh.ResumeKeyPrefix). A Worker has no localStorage, so
+// the page hands those records to the Worker with every upload and writes
+// back what the Worker changes.
+const RESUME_PREFIX = "smh-upload:resume:";
+
+function resumeRecords() {
+  const out = {};
+  try {
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (k?.startsWith(RESUME_PREFIX)) out[k] = localStorage.getItem(k);
+    }
+  } catch {
+    // storage disabled: resume is off, as in the page
+  }
+  return out;
+}
+
+const ERROR_FIELDS = ["code", "status", "requestId", "retryable", "confirmKey", "op", "partNumber", "attempts"];
+
+// toError rebuilds in the page the Error the Worker's module rejected with.
+function toError(f) {
+  const err = f.name === "TypeError" ? new TypeError(f.message) : new Error(f.message);
+  if (f.name !== "TypeError") err.name = f.name;
+  for (const k of ERROR_FIELDS) if (k in f) err[k] = f[k];
+  return err;
+}
+
+function startWorker({ wasmURL, wasmExecURL } = {}) {
+  const script = new URL("./smh-worker.js", import.meta.url).href;
+  // A module Worker must come from the page's origin; a one-line bootstrap
+  // from a blob: URL lets the module itself live on any origin (a CDN).
+  const boot = URL.createObjectURL(new Blob([`import ${JSON.stringify(script)};`], { type: "text/javascript" }));
+  const worker = new Worker(boot, { type: "module" });
+  URL.revokeObjectURL(boot);
+  const uploads = new Map();
+  let memory = 0;
+  let nextID = 0;
+  return new Promise((resolveAPI, rejectAPI) => {
+    worker.onerror = (e) => rejectAPI(new Error(`smh-upload: the worker failed: ${e.message ?? e}`));
+    worker.onmessage = async (e) => {
+      const m = e.data;
+      if (m.memory !== undefined) memory = m.memory;
+      const u = uploads.get(m.id);
+      switch (m.type) {
+        case "ready":
+          worker.onerror = (ev) => console.error("smh-upload: worker error:", ev.message ?? ev);
+          resolveAPI(Object.freeze({ version: m.version, get memoryBytes() { return memory; }, upload }));
+          break;
+        case "failed":
+          rejectAPI(toError(m.err));
+          break;
+        case "store":
+          try {
+            if (m.value === null) localStorage.removeItem(m.key);
+            else localStorage.setItem(m.key, m.value);
+          } catch {
+            // as in the page: storage that throws turns resume off
+          }
+          break;
+        case "progress":
+          u?.onProgress?.(m.p);
+          break;
+        case "event":
+          if (u && m.ev.confirmKey) u.confirmKey = m.ev.confirmKey;
+          u?.onEvent?.(m.ev);
+          break;
+        case "key":
+          if (u) u.confirmKey = m.key;
+          break;
+        case "token":
+          try {
+            worker.postMessage({ type: "token", t: m.t, token: await u.getAccessToken() });
+          } catch (err) {
+            worker.postMessage({ type: "token", t: m.t, error: String(err?.message ?? err) });
+          }
+          break;
+        case "done":
+          uploads.delete(m.id);
+          u?.resolve(m.v);
+          break;
+        case "error":
+          uploads.delete(m.id);
+          u?.reject(toError(m.err));
+          break;
+        case "canceled":
+          u?.canceled.shift()?.(m.err ? toError(m.err) : undefined);
+          break;
+      }
+    };
+    worker.postMessage({ type: "load", wasmURL: wasmURL && new URL(wasmURL, location.href).href,
+      wasmExecURL: wasmExecURL && new URL(wasmExecURL, location.href).href });
+  });
+
+  function upload(file, options) {
+    if (!(file instanceof Blob)) throw new TypeError("smh-upload: upload: the file must be a File or a Blob");
+    if (options === null || typeof options !== "object") throw new TypeError("smh-upload: upload: the options must be an object");
+    const { onProgress, onEvent, getAccessToken, signal, ...data } = options;
+    for (const [name, f] of Object.entries({ onProgress, onEvent, getAccessToken })) {
+      if (f != null && typeof f !== "function") throw new TypeError(`smh-upload: upload options: ${name} must be a function`);
+    }
+    if (signal != null && !(signal instanceof AbortSignal)) throw new TypeError("smh-upload: upload options: signal must be an AbortSignal");
+    const id = ++nextID;
+    const rec = { onProgress, onEvent, getAccessToken, confirmKey: "", canceled: [] };
+    const done = new Promise((resolve, reject) => Object.assign(rec, { resolve, reject }));
+    uploads.set(id, rec);
+    const cancel = () =>
+      new Promise((resolve, reject) => {
+        rec.canceled.push((err) => (err ? reject(err) : resolve()));
+        worker.postMessage({ type: "cancel", id });
+      });
+    if (signal) {
+      if (signal.aborted) data.aborted = true;
+      else signal.addEventListener("abort", () => cancel().catch(() => {}), { once: true });
+    }
+    worker.postMessage({ type: "upload", id, file, options: data, records: resumeRecords(),
+      callbacks: { progress: !!onProgress, event: !!onEvent, token: !!getAccessToken } });
+    return Object.freeze({
+      done,
+      get confirmKey() { return rec.confirmKey; },
+      pause: () => worker.postMessage({ type: "pause", id }),
+      resume: () => worker.postMessage({ type: "resume", id }),
+      cancel,
+    });
+  }
 }
 
 async function start({ wasmURL, wasmExecURL } = {}) {
