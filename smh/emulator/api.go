@@ -759,8 +759,14 @@ func (c *apiCall) instantLocked(src *fileRec, strategy string, body beginBody) {
 // ---- file info ----
 
 type fileInfoJSON struct {
-	Path             []string          `json:"path"`
-	Name             string            `json:"name"`
+	Path          []string `json:"path"`
+	Name          string   `json:"name"`
+	IsOverwritten bool     `json:"isOverwritten,omitempty"`
+	fileMetaJSON
+}
+
+// fileMetaJSON is what confirm's file info and the ?info answer share.
+type fileMetaJSON struct {
 	Type             string            `json:"type"`
 	CreationTime     string            `json:"creationTime"`
 	ModificationTime string            `json:"modificationTime"`
@@ -771,14 +777,11 @@ type fileInfoJSON struct {
 	MetaData         map[string]string `json:"metaData,omitempty"`
 	Labels           []string          `json:"labels,omitempty"`
 	Category         string            `json:"category,omitempty"`
-	IsOverwritten    bool              `json:"isOverwritten,omitempty"`
 }
 
 func fileInfoOf(segs []string, n *node) fileInfoJSON {
 	f := n.file
-	return fileInfoJSON{
-		Path:             segs,
-		Name:             segs[len(segs)-1],
+	return fileInfoJSON{Path: segs, Name: segs[len(segs)-1], fileMetaJSON: fileMetaJSON{
 		Type:             "file", // guess: the real service reports a media kind (video, image, …)
 		CreationTime:     timeMillis(n.created),
 		ModificationTime: timeMillis(n.modified),
@@ -789,7 +792,7 @@ func fileInfoOf(segs []string, n *node) fileInfoJSON {
 		MetaData:         f.meta,
 		Labels:           f.labels,
 		Category:         f.category,
-	}
+	}}
 }
 
 // ---- renew, status, cancel ----

@@ -274,36 +274,20 @@ func (c *apiCall) dirHead() {
 
 // rmdir deletes a directory and everything below it: 204. The root cannot be deleted (guess: EmptyPath).
 func (c *apiCall) rmdir() {
-	e := c.e
-	if _, aerr := c.auth(deleteDirGrants); aerr != nil {
-		c.fail(aerr)
-		return
-	}
-	if aerr := checkPath(c.segs); aerr != nil {
-		c.fail(aerr)
-		return
-	}
-	e.mu.Lock()
-	n := e.space(c.space).get(c.segs)
-	if n == nil || !n.dir {
-		e.mu.Unlock()
-		c.fail(errf(404, "DirectoryNotFound", "the directory does not exist"))
-		return
-	}
-	aerr := e.removeLocked(c.space, c.segs)
-	e.mu.Unlock()
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
-	c.reply(204, nil)
+	c.remove(deleteDirGrants, true, errf(404, "DirectoryNotFound", "the directory does not exist"))
 }
 
 // deleteFile deletes a file: 204, as for a library without a recycle bin (with one, SMH answers 200
 // {recycledItemId}). A directory at the path is not a file (guess: 404 FileNotFound).
 func (c *apiCall) deleteFile() {
+	c.remove(deleteFileGrants, false, errf(404, "FileNotFound", "the file does not exist"))
+}
+
+// remove deletes the node at the call's path if it is a directory (dir) or a file (!dir), else fails
+// with notFound.
+func (c *apiCall) remove(grants []string, dir bool, notFound *apiError) {
 	e := c.e
-	if _, aerr := c.auth(deleteFileGrants); aerr != nil {
+	if _, aerr := c.auth(grants); aerr != nil {
 		c.fail(aerr)
 		return
 	}
@@ -313,9 +297,9 @@ func (c *apiCall) deleteFile() {
 	}
 	e.mu.Lock()
 	n := e.space(c.space).get(c.segs)
-	if n == nil || n.dir {
+	if n == nil || n.dir != dir {
 		e.mu.Unlock()
-		c.fail(errf(404, "FileNotFound", "the file does not exist"))
+		c.fail(notFound)
 		return
 	}
 	aerr := e.removeLocked(c.space, c.segs)
@@ -350,17 +334,8 @@ func setNodeHeaders(h http.Header, n *node) {
 
 // infoJSON is InfoFile200Response: the file's details and a signed download URL.
 type infoJSON struct {
-	CosURL           string            `json:"cosUrl,omitempty"`
-	Type             string            `json:"type"`
-	CreationTime     string            `json:"creationTime"`
-	ModificationTime string            `json:"modificationTime"`
-	ContentType      string            `json:"contentType"`
-	Size             string            `json:"size"`
-	ETag             string            `json:"eTag"`
-	CRC64            string            `json:"crc64"`
-	MetaData         map[string]string `json:"metaData,omitempty"`
-	Labels           []string          `json:"labels,omitempty"`
-	Category         string            `json:"category,omitempty"`
+	CosURL string `json:"cosUrl,omitempty"`
+	fileMetaJSON
 }
 
 // fileInfo answers GET /api/v1/file/…?info (200, the file's details with cosUrl) or, with redirect, the
@@ -403,21 +378,10 @@ func (c *apiCall) fileInfo(redirect bool) {
 		c.fail(errf(404, "FileNotFound", "the file does not exist"))
 		return
 	}
-	entry := entryOf(c.segs[len(c.segs)-1], n)
-	out := infoJSON{
-		Type:             entry.Type,
-		CreationTime:     entry.CreationTime,
-		ModificationTime: entry.ModificationTime,
-		ContentType:      entry.ContentType,
-		Size:             entry.Size,
-		ETag:             entry.ETag,
-		CRC64:            entry.CRC64,
-		MetaData:         entry.MetaData,
-		Labels:           entry.Labels,
-		Category:         entry.Category,
-	}
+	fi := fileInfoOf(c.segs, n)
+	out := infoJSON{fileMetaJSON: fi.fileMetaJSON}
 	if redirect || !flag(q, "pre_check") {
-		out.CosURL = e.downloadURLLocked(n, entry.Name, disposition, limit, ttl)
+		out.CosURL = e.downloadURLLocked(n, fi.Name, disposition, limit, ttl)
 	}
 	if redirect {
 		setNodeHeaders(c.w.Header(), n)
