@@ -160,25 +160,7 @@ func (m *mx) countEvents(typ string) int {
 }
 
 func scenarios() []scenario {
-	barrier := func(m *mx, n int, at func()) {
-		var mu sync.Mutex
-		arrived := 0
-		release := make(chan struct{})
-		m.onPart(func(emulator.PartInfo) {
-			mu.Lock()
-			arrived++
-			k := arrived
-			mu.Unlock()
-			if k > n {
-				return
-			}
-			if k == n {
-				at()
-				close(release)
-			}
-			<-release
-		})
-	}
+	barrier := func(m *mx, n int, at func()) { partBarrier(m.emu, n, at) }
 	after := func(m *mx, f func(*smh.PutRequest, *smh.PutResponse)) { m.tr.afterPut.Store(&f) }
 	// slowParts makes every part take d: the clock moves on while the body
 	// travels, and the answer is dated at its end, as a real one would be.

@@ -157,23 +157,7 @@ func TestUploadSizes(t *testing.T) {
 func TestExpiryWhileFourPartsInFlightRenewsOnce(t *testing.T) {
 	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
 	data := randomBytes(8*MiB, 7)
-	var mu sync.Mutex
-	arrived := 0
-	release := make(chan struct{})
-	e.emu.OnPart(func(emulator.PartInfo) {
-		mu.Lock()
-		arrived++
-		n := arrived
-		mu.Unlock()
-		if n > 4 {
-			return
-		}
-		if n == 4 { // all four slots are in flight: expire them all at once
-			e.emu.ExpireSignatures()
-			close(release)
-		}
-		<-release
-	})
+	partBarrier(e.emu, 4, e.emu.ExpireSignatures) // all four slots in flight: expire them all at once
 	var renewEvents atomic.Int32
 	fi, err := e.upload(data, smh.Options{Path: "a.bin", PartSize: MiB, Concurrency: 4, OnEvent: func(ev smh.Event) {
 		if ev.Type == smh.EventRenew {
@@ -188,6 +172,35 @@ func TestExpiryWhileFourPartsInFlightRenewsOnce(t *testing.T) {
 	assert.Equal(t, 8+4, e.emu.Count("part"))
 	assert.Equal(t, int64(len(data)), fi.SizeBytes())
 	e.assertStored("a.bin", data)
+}
+
+// onPartN calls f with the arrival number (1, 2, …) of every part PUT.
+func onPartN(emu *emulator.Server, f func(k int)) {
+	var mu sync.Mutex
+	n := 0
+	emu.OnPart(func(emulator.PartInfo) {
+		mu.Lock()
+		n++
+		k := n
+		mu.Unlock()
+		f(k)
+	})
+}
+
+// partBarrier holds the first n part PUTs until all n have arrived, calls
+// at, then lets them go on.
+func partBarrier(emu *emulator.Server, n int, at func()) {
+	release := make(chan struct{})
+	onPartN(emu, func(k int) {
+		if k > n {
+			return
+		}
+		if k == n {
+			at()
+			close(release)
+		}
+		<-release
+	})
 }
 
 // advancePerPart makes each part PUT take d of (fake) time.
@@ -811,14 +824,8 @@ func TestTwoSeparateExpiriesOfOnePartAreNotAClockError(t *testing.T) {
 	// signatures' expiration. The second refusal is explained by the
 	// server's own clock, so it is renewed, not reported as clock skew.
 	e := newEnv(t, emulator.Config{SignatureTTL: 10 * time.Minute}, smh.ClientConfig{})
-	var mu sync.Mutex
-	n := 0
 	release := make(chan struct{})
-	e.emu.OnPart(func(emulator.PartInfo) {
-		mu.Lock()
-		n++
-		k := n
-		mu.Unlock()
+	onPartN(e.emu, func(k int) {
 		switch {
 		case k < 4:
 			<-release
