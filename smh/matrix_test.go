@@ -111,26 +111,6 @@ func (m *mx) task() *smh.Task {
 	return task
 }
 
-// newTokenSource is a provider that mints real tokens from the emulator.
-func newTokenSource(t *testing.T, emu func() *emulator.Server, failFirst, failAlways bool) func(context.Context) (string, error) {
-	var calls atomic.Int32
-	return func(ctx context.Context) (string, error) {
-		n := calls.Add(1)
-		if failAlways || (failFirst && n == 1) {
-			return "", errors.New("token broker unavailable")
-		}
-		tc, err := smh.NewTokenClient(emu().Endpoint, emu().LibraryID(), mxSecret, nethttp.New())
-		if err != nil {
-			return "", err
-		}
-		tok, err := tc.Create(ctx, smh.TokenOptions{Grant: smh.UploadGrants})
-		if err != nil {
-			return "", err
-		}
-		return tok.AccessToken, nil
-	}
-}
-
 type scenario struct {
 	name string
 	size int
@@ -206,18 +186,21 @@ func scenarios() []scenario {
 			}},
 		{name: "access token expires mid-upload", size: 4 * MiB,
 			refresh: func(t *testing.T, emu func() *emulator.Server) func(context.Context) (string, error) {
-				return newTokenSource(t, emu, false, false)
+				p, _ := minter(emu, never)
+				return p
 			},
 			setup: func(m *mx) { barrier(m, 2, m.emu.ExpireTokens) },
 			check: func(m *mx, _ error) { assert.Equal(m.t, 1, m.countEvents(smh.EventToken)) }},
 		{name: "token provider fails once", size: 3 * MiB,
 			refresh: func(t *testing.T, emu func() *emulator.Server) func(context.Context) (string, error) {
-				return newTokenSource(t, emu, true, false)
+				p, _ := minter(emu, firstOnly)
+				return p
 			},
 			setup: func(m *mx) { barrier(m, 1, m.emu.ExpireTokens) }},
 		{name: "token provider always fails", size: 3 * MiB, want: smh.CodeTokenRefresh,
 			refresh: func(t *testing.T, emu func() *emulator.Server) func(context.Context) (string, error) {
-				return newTokenSource(t, emu, false, true)
+				p, _ := minter(emu, always)
+				return p
 			},
 			setup: func(m *mx) { barrier(m, 1, m.emu.ExpireTokens) },
 			check: func(m *mx, err error) { assert.ErrorIs(m.t, err, smh.ErrAccessToken) }},
@@ -425,7 +408,8 @@ func TestFaultMatrix(t *testing.T) {
 				if se.ConfirmKey != "" {
 					// The task can still be cancelled cleanly, with a fresh
 					// token should the old one be the problem.
-					tok, err := newTokenSource(t, func() *emulator.Server { return m.emu }, false, false)(context.Background())
+					mint, _ := minter(func() *emulator.Server { return m.emu }, never)
+					tok, err := mint(context.Background())
 					require.NoError(t, err)
 					c, err := smh.NewClient(smh.ClientConfig{Endpoint: m.emu.Endpoint, LibraryID: m.emu.LibraryID(), AccessToken: tok}, m.tr)
 					require.NoError(t, err)

@@ -174,6 +174,31 @@ func TestExpiryWhileFourPartsInFlightRenewsOnce(t *testing.T) {
 	e.assertStored("a.bin", data)
 }
 
+// minter is a token provider that creates upload tokens with the library
+// secret, as a broker does, and fails the calls (counted from 1) for which
+// fail says so; it also returns the count of calls.
+func minter(emu func() *emulator.Server, fail func(call int32) bool) (func(context.Context) (string, error), *atomic.Int32) {
+	calls := new(atomic.Int32)
+	return func(ctx context.Context) (string, error) {
+		if fail(calls.Add(1)) {
+			return "", errors.New("token broker unavailable")
+		}
+		tc, err := smh.NewTokenClient(emu().Endpoint, emu().LibraryID(), emu().LibrarySecret(), nethttp.New())
+		if err != nil {
+			return "", err
+		}
+		tok, err := tc.Create(ctx, smh.TokenOptions{Grant: smh.UploadGrants})
+		if err != nil {
+			return "", err
+		}
+		return tok.AccessToken, nil
+	}, calls
+}
+
+func never(int32) bool       { return false }
+func always(int32) bool      { return true }
+func firstOnly(n int32) bool { return n == 1 }
+
 // onPartN calls f with the arrival number (1, 2, …) of every part PUT.
 func onPartN(emu *emulator.Server, f func(k int)) {
 	var mu sync.Mutex
@@ -260,16 +285,9 @@ func TestAccessTokenRefresh(t *testing.T) {
 	require.NoError(t, err)
 	first, err := tc.Create(context.Background(), smh.TokenOptions{Grant: smh.UploadGrants})
 	require.NoError(t, err)
-	var calls atomic.Int32
+	refresh, calls := minter(func() *emulator.Server { return e.emu }, never)
 	c, err := smh.NewClient(smh.ClientConfig{Endpoint: e.emu.Endpoint, LibraryID: e.emu.LibraryID(), AccessToken: first.AccessToken, Clock: e.clk,
-		RefreshToken: func(ctx context.Context) (string, error) {
-			calls.Add(1)
-			tok, err := tc.Create(ctx, smh.TokenOptions{Grant: smh.UploadGrants})
-			if err != nil {
-				return "", err
-			}
-			return tok.AccessToken, nil
-		}}, nethttp.New())
+		RefreshToken: refresh}, nethttp.New())
 	require.NoError(t, err)
 	e.client = c
 	var once sync.Once
@@ -722,21 +740,10 @@ func TestTrafficLimitAndUserID(t *testing.T) {
 }
 
 func TestTokenProviderFailingOnceIsRetried(t *testing.T) {
-	var calls atomic.Int32
 	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
-	tc, err := smh.NewTokenClient(e.emu.Endpoint, e.emu.LibraryID(), e.emu.LibrarySecret(), nethttp.New())
-	require.NoError(t, err)
+	refresh, calls := minter(func() *emulator.Server { return e.emu }, firstOnly)
 	c, err := smh.NewClient(smh.ClientConfig{Endpoint: e.emu.Endpoint, LibraryID: e.emu.LibraryID(), AccessToken: "test-token-0001", Clock: e.clk,
-		RefreshToken: func(ctx context.Context) (string, error) {
-			if calls.Add(1) == 1 {
-				return "", errors.New("broker: 503")
-			}
-			tok, err := tc.Create(ctx, smh.TokenOptions{Grant: smh.UploadGrants})
-			if err != nil {
-				return "", err
-			}
-			return tok.AccessToken, nil
-		}}, nethttp.New())
+		RefreshToken: refresh}, nethttp.New())
 	require.NoError(t, err)
 	e.client = c
 	e.emu.ExpireTokens()
