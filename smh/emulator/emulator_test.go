@@ -41,6 +41,13 @@ const (
 
 var ecma = crc64.MakeTable(crc64.ECMA)
 
+// inBothModes runs f with a Config that keeps files in memory, then with one
+// that keeps them on disk.
+func inBothModes(t *testing.T, f func(t *testing.T, cfg emulator.Config)) {
+	t.Run("memory", func(t *testing.T) { f(t, emulator.Config{}) })
+	t.Run("dir", func(t *testing.T) { f(t, emulator.Config{Dir: t.TempDir()}) })
+}
+
 // newClock is the injected clock: tests move time instead of sleeping.
 func newClock() *fakeclock.Clock {
 	return fakeclock.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
@@ -1194,36 +1201,30 @@ func TestDirMode(t *testing.T) {
 }
 
 func TestConcurrentParts(t *testing.T) {
-	for _, name := range []string{"memory", "dir"} {
-		t.Run(name, func(t *testing.T) {
-			cfg := emulator.Config{}
-			if name == "dir" {
-				cfg.Dir = t.TempDir()
+	inBothModes(t, func(t *testing.T, cfg emulator.Config) {
+		e := start(t, cfg)
+		data := randomBytes(8*mib+5, 8)
+		info := e.begin("many.bin", "", nil)
+		var wg sync.WaitGroup
+		for n := 1; n <= 9; n++ {
+			for range 2 { // each part twice, concurrently: the last write wins, both are identical
+				wg.Go(func() {
+					res, err := e.hc.Do(e.putPartReq(info, n, data[(n-1)*mib:min(n*mib, len(data))]))
+					if assert.NoError(t, err) {
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						assert.Equal(t, 200, res.StatusCode)
+					}
+				})
 			}
-			e := start(t, cfg)
-			data := randomBytes(8*mib+5, 8)
-			info := e.begin("many.bin", "", nil)
-			var wg sync.WaitGroup
-			for n := 1; n <= 9; n++ {
-				for range 2 { // each part twice, concurrently: the last write wins, both are identical
-					wg.Go(func() {
-						res, err := e.hc.Do(e.putPartReq(info, n, data[(n-1)*mib:min(n*mib, len(data))]))
-						if assert.NoError(t, err) {
-							io.Copy(io.Discard, res.Body)
-							res.Body.Close()
-							assert.Equal(t, 200, res.StatusCode)
-						}
-					})
-				}
-			}
-			wg.Wait()
-			r := e.confirm(info.ConfirmKey, "", crcBody(data))
-			require.Equal(t, 200, r.status, "%s", r.body)
-			got, err := e.srv.ReadFile(space, "many.bin")
-			require.NoError(t, err)
-			assert.True(t, bytes.Equal(data, got))
-		})
-	}
+		}
+		wg.Wait()
+		r := e.confirm(info.ConfirmKey, "", crcBody(data))
+		require.Equal(t, 200, r.status, "%s", r.body)
+		got, err := e.srv.ReadFile(space, "many.bin")
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(data, got))
+	})
 }
 
 func TestMisc(t *testing.T) {

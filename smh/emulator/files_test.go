@@ -175,114 +175,102 @@ func TestListPathForms(t *testing.T) {
 }
 
 func TestDeleteFile(t *testing.T) {
-	for _, mode := range []string{"memory", "dir"} {
-		t.Run(mode, func(t *testing.T) {
-			cfg := emulator.Config{}
-			if mode == "dir" {
-				cfg.Dir = t.TempDir()
-			}
-			e := start(t, cfg)
-			require.NoError(t, e.srv.WriteFile(space, "d/gone.txt", []byte("bye")))
-			require.NoError(t, e.srv.WriteFile(space, "d/kept.txt", []byte("hi")))
-			e.clock.Advance(time.Minute)
+	inBothModes(t, func(t *testing.T, cfg emulator.Config) {
+		e := start(t, cfg)
+		require.NoError(t, e.srv.WriteFile(space, "d/gone.txt", []byte("bye")))
+		require.NoError(t, e.srv.WriteFile(space, "d/kept.txt", []byte("hi")))
+		e.clock.Advance(time.Minute)
 
-			readOnly := newToken(t, e, "grant=")
-			r := e.callTok(readOnly, "DELETE", filePath("d/gone.txt"), "", nil)
-			assert.Equal(t, 403, r.status)
-			assert.Equal(t, "NoPermission", r.code(t))
-			uploader := newToken(t, e, "grant=upload_file")
-			assert.Equal(t, "NoPermission", e.callTok(uploader, "DELETE", filePath("d/gone.txt"), "", nil).code(t))
+		readOnly := newToken(t, e, "grant=")
+		r := e.callTok(readOnly, "DELETE", filePath("d/gone.txt"), "", nil)
+		assert.Equal(t, 403, r.status)
+		assert.Equal(t, "NoPermission", r.code(t))
+		uploader := newToken(t, e, "grant=upload_file")
+		assert.Equal(t, "NoPermission", e.callTok(uploader, "DELETE", filePath("d/gone.txt"), "", nil).code(t))
 
-			deleter := newToken(t, e, "grant=delete_file")
-			r = e.callTok(deleter, "DELETE", filePath("d/gone.txt"), "", nil)
-			require.Equal(t, 204, r.status, "%s", r.body)
-			assert.Empty(t, r.body)
-			_, err := e.srv.ReadFile(space, "d/gone.txt")
+		deleter := newToken(t, e, "grant=delete_file")
+		r = e.callTok(deleter, "DELETE", filePath("d/gone.txt"), "", nil)
+		require.Equal(t, 204, r.status, "%s", r.body)
+		assert.Empty(t, r.body)
+		_, err := e.srv.ReadFile(space, "d/gone.txt")
+		assert.ErrorIs(t, err, os.ErrNotExist)
+		assert.Equal(t, 404, e.call("HEAD", filePath("d/gone.txt"), "", nil).status)
+		got, err := e.srv.ReadFile(space, "d/kept.txt")
+		require.NoError(t, err)
+		assert.Equal(t, "hi", string(got))
+		if cfg.Dir != "" {
+			_, err := os.Stat(filepath.Join(cfg.Dir, "files", lib, space, "d", "gone.txt"))
 			assert.ErrorIs(t, err, os.ErrNotExist)
-			assert.Equal(t, 404, e.call("HEAD", filePath("d/gone.txt"), "", nil).status)
-			got, err := e.srv.ReadFile(space, "d/kept.txt")
-			require.NoError(t, err)
-			assert.Equal(t, "hi", string(got))
-			if cfg.Dir != "" {
-				_, err := os.Stat(filepath.Join(cfg.Dir, "files", lib, space, "d", "gone.txt"))
-				assert.ErrorIs(t, err, os.ErrNotExist)
-			}
-			l := e.list("d", "")
-			assert.Equal(t, []string{"kept.txt"}, l.names())
-			assert.Equal(t, millis(e.clock.Now()), e.list("", "").Contents[0].ModificationTime,
-				"removing a child updates the directory's modification time")
+		}
+		l := e.list("d", "")
+		assert.Equal(t, []string{"kept.txt"}, l.names())
+		assert.Equal(t, millis(e.clock.Now()), e.list("", "").Contents[0].ModificationTime,
+			"removing a child updates the directory's modification time")
 
-			for _, p := range []string{"d/gone.txt", "d"} { // already gone; a directory is not a file
-				r = e.call("DELETE", filePath(p), "", nil)
-				assert.Equal(t, 404, r.status, p)
-				assert.Equal(t, "FileNotFound", r.code(t), p)
-			}
-			assert.Equal(t, 204, e.call("DELETE", filePath("d/kept.txt"), "permanent=1", nil).status)
-			assert.Equal(t, 6, e.srv.Count("file.delete"))
-			assert.Zero(t, e.srv.Count("cancel"), "DELETE without ?upload is not a cancel")
-		})
-	}
+		for _, p := range []string{"d/gone.txt", "d"} { // already gone; a directory is not a file
+			r = e.call("DELETE", filePath(p), "", nil)
+			assert.Equal(t, 404, r.status, p)
+			assert.Equal(t, "FileNotFound", r.code(t), p)
+		}
+		assert.Equal(t, 204, e.call("DELETE", filePath("d/kept.txt"), "permanent=1", nil).status)
+		assert.Equal(t, 6, e.srv.Count("file.delete"))
+		assert.Zero(t, e.srv.Count("cancel"), "DELETE without ?upload is not a cancel")
+	})
 }
 
 func TestDeleteDirectory(t *testing.T) {
-	for _, mode := range []string{"memory", "dir"} {
-		t.Run(mode, func(t *testing.T) {
-			cfg := emulator.Config{}
-			if mode == "dir" {
-				cfg.Dir = t.TempDir()
-			}
-			e := start(t, cfg)
-			require.NoError(t, e.srv.WriteFile(space, "tree/a/b/deep.bin", []byte("deep")))
-			require.NoError(t, e.srv.WriteFile(space, "tree/top.bin", []byte("top")))
-			require.NoError(t, e.srv.WriteFile(space, "treehouse.bin", []byte("sibling with a common prefix")))
-			info := e.begin("tree/a/pending.bin", "", nil) // an open upload into the doomed tree
+	inBothModes(t, func(t *testing.T, cfg emulator.Config) {
+		e := start(t, cfg)
+		require.NoError(t, e.srv.WriteFile(space, "tree/a/b/deep.bin", []byte("deep")))
+		require.NoError(t, e.srv.WriteFile(space, "tree/top.bin", []byte("top")))
+		require.NoError(t, e.srv.WriteFile(space, "treehouse.bin", []byte("sibling with a common prefix")))
+		info := e.begin("tree/a/pending.bin", "", nil) // an open upload into the doomed tree
 
-			fileDeleter := newToken(t, e, "grant=delete_file")
-			assert.Equal(t, "NoPermission", e.callTok(fileDeleter, "DELETE", dirPath("tree"), "", nil).code(t))
-			dirDeleter := newToken(t, e, "grant=delete_directory")
-			r := e.callTok(dirDeleter, "DELETE", dirPath("tree"), "", nil)
-			require.Equal(t, 204, r.status, "%s", r.body)
-			assert.Empty(t, r.body)
+		fileDeleter := newToken(t, e, "grant=delete_file")
+		assert.Equal(t, "NoPermission", e.callTok(fileDeleter, "DELETE", dirPath("tree"), "", nil).code(t))
+		dirDeleter := newToken(t, e, "grant=delete_directory")
+		r := e.callTok(dirDeleter, "DELETE", dirPath("tree"), "", nil)
+		require.Equal(t, 204, r.status, "%s", r.body)
+		assert.Empty(t, r.body)
 
-			for _, p := range []string{"tree/a/b/deep.bin", "tree/top.bin"} {
-				_, err := e.srv.ReadFile(space, p)
-				assert.ErrorIs(t, err, os.ErrNotExist, p)
-			}
-			got, err := e.srv.ReadFile(space, "treehouse.bin")
-			require.NoError(t, err)
-			assert.Equal(t, "sibling with a common prefix", string(got))
-			for _, p := range []string{"tree", "tree/a"} {
-				r = e.call("GET", dirPath(p), "", nil)
-				assert.Equal(t, 404, r.status, p)
-				assert.Equal(t, "DirectoryNotFound", r.code(t), p)
-			}
-			if cfg.Dir != "" {
-				_, err := os.Stat(filepath.Join(cfg.Dir, "files", lib, space, "tree"))
-				assert.ErrorIs(t, err, os.ErrNotExist)
-			}
-			assert.Equal(t, []string{"treehouse.bin"}, e.list("", "").names())
+		for _, p := range []string{"tree/a/b/deep.bin", "tree/top.bin"} {
+			_, err := e.srv.ReadFile(space, p)
+			assert.ErrorIs(t, err, os.ErrNotExist, p)
+		}
+		got, err := e.srv.ReadFile(space, "treehouse.bin")
+		require.NoError(t, err)
+		assert.Equal(t, "sibling with a common prefix", string(got))
+		for _, p := range []string{"tree", "tree/a"} {
+			r = e.call("GET", dirPath(p), "", nil)
+			assert.Equal(t, 404, r.status, p)
+			assert.Equal(t, "DirectoryNotFound", r.code(t), p)
+		}
+		if cfg.Dir != "" {
+			_, err := os.Stat(filepath.Join(cfg.Dir, "files", lib, space, "tree"))
+			assert.ErrorIs(t, err, os.ErrNotExist)
+		}
+		assert.Equal(t, []string{"treehouse.bin"}, e.list("", "").names())
 
-			// The open task cannot land in a directory that is gone.
-			e.mustPut(info, 1, []byte("late"))
-			r = e.confirm(info.ConfirmKey, "", nil)
-			assert.Equal(t, 404, r.status)
-			assert.Equal(t, "DirectoryNotFound", r.code(t))
+		// The open task cannot land in a directory that is gone.
+		e.mustPut(info, 1, []byte("late"))
+		r = e.confirm(info.ConfirmKey, "", nil)
+		assert.Equal(t, 404, r.status)
+		assert.Equal(t, "DirectoryNotFound", r.code(t))
 
-			r = e.call("DELETE", dirPath("tree"), "", nil)
-			assert.Equal(t, 404, r.status)
-			assert.Equal(t, "DirectoryNotFound", r.code(t))
-			r = e.call("DELETE", dirPath("treehouse.bin"), "", nil)
-			assert.Equal(t, 404, r.status, "a file is not a directory")
-			assert.Equal(t, "DirectoryNotFound", r.code(t))
-			r = e.call("DELETE", "/api/v1/directory/"+lib+"/"+space+"/", "", nil)
-			assert.Equal(t, 400, r.status, "the root cannot be deleted")
-			assert.Equal(t, "EmptyPath", r.code(t))
+		r = e.call("DELETE", dirPath("tree"), "", nil)
+		assert.Equal(t, 404, r.status)
+		assert.Equal(t, "DirectoryNotFound", r.code(t))
+		r = e.call("DELETE", dirPath("treehouse.bin"), "", nil)
+		assert.Equal(t, 404, r.status, "a file is not a directory")
+		assert.Equal(t, "DirectoryNotFound", r.code(t))
+		r = e.call("DELETE", "/api/v1/directory/"+lib+"/"+space+"/", "", nil)
+		assert.Equal(t, 400, r.status, "the root cannot be deleted")
+		assert.Equal(t, "EmptyPath", r.code(t))
 
-			// A recreated directory is empty.
-			require.Equal(t, 201, e.call("PUT", dirPath("tree/a"), "", nil).status)
-			assert.Empty(t, e.list("tree/a", "").Contents)
-		})
-	}
+		// A recreated directory is empty.
+		require.Equal(t, 201, e.call("PUT", dirPath("tree/a"), "", nil).status)
+		assert.Empty(t, e.list("tree/a", "").Contents)
+	})
 }
 
 func TestDirectoryInfoAndHead(t *testing.T) {
@@ -375,151 +363,145 @@ func (e *env) get(rawURL string, header ...string) resp {
 }
 
 func TestFileInfoAndDownload(t *testing.T) {
-	for _, mode := range []string{"memory", "dir"} {
-		t.Run(mode, func(t *testing.T) {
-			cfg := emulator.Config{}
-			if mode == "dir" {
-				cfg.Dir = t.TempDir()
-			}
-			e := start(t, cfg)
-			data := randomBytes(200<<10+321, 11)
-			r := e.uploadFile("dl.bin", "", data)
-			require.Equal(t, 200, r.status, "%s", r.body)
-			var confirmed fileInfo
-			r.decode(t, &confirmed)
-			readOnly := newToken(t, e, "grant=")
+	inBothModes(t, func(t *testing.T, cfg emulator.Config) {
+		e := start(t, cfg)
+		data := randomBytes(200<<10+321, 11)
+		r := e.uploadFile("dl.bin", "", data)
+		require.Equal(t, 200, r.status, "%s", r.body)
+		var confirmed fileInfo
+		r.decode(t, &confirmed)
+		readOnly := newToken(t, e, "grant=")
 
-			r = e.callTok(readOnly, "GET", filePath("dl.bin"), "info", nil)
-			require.Equal(t, 200, r.status, "%s", r.body)
-			var fi downloadInfo
-			r.decode(t, &fi)
-			assert.Equal(t, "file", fi.Type)
-			assert.Equal(t, strconv.Itoa(len(data)), fi.Size)
-			assert.Equal(t, strconv.FormatUint(crc64.Checksum(data, ecma), 10), fi.CRC64)
-			assert.Equal(t, confirmed.ETag, fi.ETag)
-			assert.Equal(t, confirmed.CreationTime, fi.CreationTime)
-			assert.Nil(t, fi.Path, "InfoFile200Response carries no path")
-			u, err := url.Parse(fi.CosURL)
-			require.NoError(t, err)
-			assert.Equal(t, "http", u.Scheme)
-			assert.Equal(t, strings.TrimPrefix(e.srv.COSEndpoint, "http://"), u.Host)
-			for _, k := range []string{"q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time", "q-signature", "x-cos-security-token"} {
-				assert.NotEmpty(t, u.Query().Get(k), k)
-			}
+		r = e.callTok(readOnly, "GET", filePath("dl.bin"), "info", nil)
+		require.Equal(t, 200, r.status, "%s", r.body)
+		var fi downloadInfo
+		r.decode(t, &fi)
+		assert.Equal(t, "file", fi.Type)
+		assert.Equal(t, strconv.Itoa(len(data)), fi.Size)
+		assert.Equal(t, strconv.FormatUint(crc64.Checksum(data, ecma), 10), fi.CRC64)
+		assert.Equal(t, confirmed.ETag, fi.ETag)
+		assert.Equal(t, confirmed.CreationTime, fi.CreationTime)
+		assert.Nil(t, fi.Path, "InfoFile200Response carries no path")
+		u, err := url.Parse(fi.CosURL)
+		require.NoError(t, err)
+		assert.Equal(t, "http", u.Scheme)
+		assert.Equal(t, strings.TrimPrefix(e.srv.COSEndpoint, "http://"), u.Host)
+		for _, k := range []string{"q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time", "q-signature", "x-cos-security-token"} {
+			assert.NotEmpty(t, u.Query().Get(k), k)
+		}
 
-			// The whole object.
-			e.srv.ResetCounts()
-			r = e.get(fi.CosURL)
-			require.Equal(t, 200, r.status, "%s", r.body)
-			assert.True(t, bytes.Equal(data, r.body), "downloaded bytes differ")
-			assert.Equal(t, fi.ETag, r.header.Get("ETag"))
-			assert.Equal(t, fi.CRC64, r.header.Get("x-cos-hash-crc64ecma"))
-			assert.Equal(t, "application/octet-stream", r.header.Get("Content-Type"))
-			assert.Equal(t, "bytes", r.header.Get("Accept-Ranges"))
-			assert.NotEmpty(t, r.header.Get("x-cos-request-id"))
-			assert.Contains(t, r.header.Get("Access-Control-Expose-Headers"), "Content-Range")
-			assert.Equal(t, 1, e.srv.Count("object.get"))
+		// The whole object.
+		e.srv.ResetCounts()
+		r = e.get(fi.CosURL)
+		require.Equal(t, 200, r.status, "%s", r.body)
+		assert.True(t, bytes.Equal(data, r.body), "downloaded bytes differ")
+		assert.Equal(t, fi.ETag, r.header.Get("ETag"))
+		assert.Equal(t, fi.CRC64, r.header.Get("x-cos-hash-crc64ecma"))
+		assert.Equal(t, "application/octet-stream", r.header.Get("Content-Type"))
+		assert.Equal(t, "bytes", r.header.Get("Accept-Ranges"))
+		assert.NotEmpty(t, r.header.Get("x-cos-request-id"))
+		assert.Contains(t, r.header.Get("Access-Control-Expose-Headers"), "Content-Range")
+		assert.Equal(t, 1, e.srv.Count("object.get"))
 
-			// Ranges: 206 with Content-Range, as the SDK's multipart download expects.
-			r = e.get(fi.CosURL, "Range", "bytes=100-199")
-			require.Equal(t, 206, r.status, "%s", r.body)
-			assert.Equal(t, fmt.Sprintf("bytes 100-199/%d", len(data)), r.header.Get("Content-Range"))
-			assert.Equal(t, "100", r.header.Get("Content-Length"))
-			assert.True(t, bytes.Equal(data[100:200], r.body))
-			assert.Empty(t, r.header.Get("x-cos-hash-crc64ecma"), "no whole-object CRC on a range")
-			r = e.get(fi.CosURL, "Range", "bytes=-10")
-			require.Equal(t, 206, r.status)
-			assert.True(t, bytes.Equal(data[len(data)-10:], r.body))
-			r = e.get(fi.CosURL, "Range", fmt.Sprintf("bytes=%d-", len(data)+5))
-			assert.Equal(t, 416, r.status)
+		// Ranges: 206 with Content-Range, as the SDK's multipart download expects.
+		r = e.get(fi.CosURL, "Range", "bytes=100-199")
+		require.Equal(t, 206, r.status, "%s", r.body)
+		assert.Equal(t, fmt.Sprintf("bytes 100-199/%d", len(data)), r.header.Get("Content-Range"))
+		assert.Equal(t, "100", r.header.Get("Content-Length"))
+		assert.True(t, bytes.Equal(data[100:200], r.body))
+		assert.Empty(t, r.header.Get("x-cos-hash-crc64ecma"), "no whole-object CRC on a range")
+		r = e.get(fi.CosURL, "Range", "bytes=-10")
+		require.Equal(t, 206, r.status)
+		assert.True(t, bytes.Equal(data[len(data)-10:], r.body))
+		r = e.get(fi.CosURL, "Range", fmt.Sprintf("bytes=%d-", len(data)+5))
+		assert.Equal(t, 416, r.status)
 
-			// The signature covers method, path and its signed parameters.
-			r = e.do(mustReq(t, "HEAD", fi.CosURL))
-			assert.Equal(t, 403, r.status, "a GET signature does not sign a HEAD")
-			tampered := strings.Replace(fi.CosURL, "q-signature=", "q-signature=0", 1)
-			r = e.get(tampered)
-			assert.Equal(t, 403, r.status)
-			assert.Equal(t, "SignatureDoesNotMatch", r.cosErr(t).Code)
-			q := u.Query()
-			q.Set("x-cos-security-token", "nope")
-			r = e.get(u.Scheme + "://" + u.Host + u.Path + "?" + q.Encode())
-			assert.Equal(t, 403, r.status)
-			assert.Equal(t, "InvalidAccessKeyId", r.cosErr(t).Code)
-			r = e.get(u.Scheme + "://" + u.Host + u.Path)
-			assert.Equal(t, 403, r.status)
-			assert.Equal(t, "AccessDenied", r.cosErr(t).Code)
-			// The legacy form: the whole authorization in one "sign" parameter; and the header form.
-			auth := "q-sign-algorithm=sha1&q-ak=" + q.Get("q-ak") + "&q-sign-time=" + q.Get("q-sign-time") +
-				"&q-key-time=" + q.Get("q-key-time") + "&q-header-list=&q-url-param-list=&q-signature=" + q.Get("q-signature")
-			token := u.Query().Get("x-cos-security-token")
-			r = e.get(u.Scheme + "://" + u.Host + u.Path + "?sign=" + url.QueryEscape(auth) + "&x-cos-security-token=" + token)
-			assert.Equal(t, 200, r.status, "%s", r.body)
-			r = e.get(u.Scheme+"://"+u.Host+u.Path, "Authorization", auth, "x-cos-security-token", token)
-			assert.Equal(t, 200, r.status, "%s", r.body)
+		// The signature covers method, path and its signed parameters.
+		r = e.do(mustReq(t, "HEAD", fi.CosURL))
+		assert.Equal(t, 403, r.status, "a GET signature does not sign a HEAD")
+		tampered := strings.Replace(fi.CosURL, "q-signature=", "q-signature=0", 1)
+		r = e.get(tampered)
+		assert.Equal(t, 403, r.status)
+		assert.Equal(t, "SignatureDoesNotMatch", r.cosErr(t).Code)
+		q := u.Query()
+		q.Set("x-cos-security-token", "nope")
+		r = e.get(u.Scheme + "://" + u.Host + u.Path + "?" + q.Encode())
+		assert.Equal(t, 403, r.status)
+		assert.Equal(t, "InvalidAccessKeyId", r.cosErr(t).Code)
+		r = e.get(u.Scheme + "://" + u.Host + u.Path)
+		assert.Equal(t, 403, r.status)
+		assert.Equal(t, "AccessDenied", r.cosErr(t).Code)
+		// The legacy form: the whole authorization in one "sign" parameter; and the header form.
+		auth := "q-sign-algorithm=sha1&q-ak=" + q.Get("q-ak") + "&q-sign-time=" + q.Get("q-sign-time") +
+			"&q-key-time=" + q.Get("q-key-time") + "&q-header-list=&q-url-param-list=&q-signature=" + q.Get("q-signature")
+		token := u.Query().Get("x-cos-security-token")
+		r = e.get(u.Scheme + "://" + u.Host + u.Path + "?sign=" + url.QueryEscape(auth) + "&x-cos-security-token=" + token)
+		assert.Equal(t, 200, r.status, "%s", r.body)
+		r = e.get(u.Scheme+"://"+u.Host+u.Path, "Authorization", auth, "x-cos-security-token", token)
+		assert.Equal(t, 200, r.status, "%s", r.body)
 
-			// content_disposition=attachment is signed into the URL and comes back as a header.
-			att := e.info("dl.bin", "content_disposition=attachment&traffic_limit=102400")
-			r = e.get(att.CosURL)
-			require.Equal(t, 200, r.status, "%s", r.body)
-			assert.Equal(t, "attachment; filename*=UTF-8''dl.bin", r.header.Get("Content-Disposition"))
-			au, err := url.Parse(att.CosURL)
-			require.NoError(t, err)
-			assert.Equal(t, "819200", au.Query().Get("x-cos-traffic-limit"))
-			aq := au.Query()
-			aq.Set("response-content-disposition", "inline")
-			r = e.get(au.Scheme + "://" + au.Host + au.Path + "?" + aq.Encode())
-			assert.Equal(t, "SignatureDoesNotMatch", r.cosErr(t).Code, "a signed parameter cannot be changed")
+		// content_disposition=attachment is signed into the URL and comes back as a header.
+		att := e.info("dl.bin", "content_disposition=attachment&traffic_limit=102400")
+		r = e.get(att.CosURL)
+		require.Equal(t, 200, r.status, "%s", r.body)
+		assert.Equal(t, "attachment; filename*=UTF-8''dl.bin", r.header.Get("Content-Disposition"))
+		au, err := url.Parse(att.CosURL)
+		require.NoError(t, err)
+		assert.Equal(t, "819200", au.Query().Get("x-cos-traffic-limit"))
+		aq := au.Query()
+		aq.Set("response-content-disposition", "inline")
+		r = e.get(au.Scheme + "://" + au.Host + au.Path + "?" + aq.Encode())
+		assert.Equal(t, "SignatureDoesNotMatch", r.cosErr(t).Code, "a signed parameter cannot be changed")
 
-			// pre_check: the details without a URL.
-			r = e.call("GET", filePath("dl.bin"), "info&pre_check=1", nil)
-			require.Equal(t, 200, r.status)
-			assert.NotContains(t, string(r.body), "cosUrl")
+		// pre_check: the details without a URL.
+		r = e.call("GET", filePath("dl.bin"), "info&pre_check=1", nil)
+		require.Equal(t, 200, r.status)
+		assert.NotContains(t, string(r.body), "cosUrl")
 
-			// The plain GET redirects to a signed URL, with the x-smh-* headers.
-			noRedirect := &http.Client{Transport: e.hc.Transport, CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			}}
-			res, err := noRedirect.Get(e.srv.Endpoint + filePath("dl.bin") + "?access_token=" + readOnly)
-			require.NoError(t, err)
-			res.Body.Close()
-			require.Equal(t, 302, res.StatusCode)
-			assert.Equal(t, strconv.Itoa(len(data)), res.Header.Get("x-smh-size"))
-			assert.Equal(t, fi.CRC64, res.Header.Get("x-smh-crc64"))
-			assert.Equal(t, "file", res.Header.Get("x-smh-type"))
-			assert.Equal(t, fi.ModificationTime, res.Header.Get("x-smh-modification-time"))
-			r = e.get(res.Header.Get("Location"))
-			require.Equal(t, 200, r.status)
-			assert.True(t, bytes.Equal(data, r.body))
-			r = e.call("GET", filePath("dl.bin"), "", nil) // followed by the client
-			require.Equal(t, 200, r.status)
-			assert.True(t, bytes.Equal(data, r.body))
+		// The plain GET redirects to a signed URL, with the x-smh-* headers.
+		noRedirect := &http.Client{Transport: e.hc.Transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
+		res, err := noRedirect.Get(e.srv.Endpoint + filePath("dl.bin") + "?access_token=" + readOnly)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, 302, res.StatusCode)
+		assert.Equal(t, strconv.Itoa(len(data)), res.Header.Get("x-smh-size"))
+		assert.Equal(t, fi.CRC64, res.Header.Get("x-smh-crc64"))
+		assert.Equal(t, "file", res.Header.Get("x-smh-type"))
+		assert.Equal(t, fi.ModificationTime, res.Header.Get("x-smh-modification-time"))
+		r = e.get(res.Header.Get("Location"))
+		require.Equal(t, 200, r.status)
+		assert.True(t, bytes.Equal(data, r.body))
+		r = e.call("GET", filePath("dl.bin"), "", nil) // followed by the client
+		require.Equal(t, 200, r.status)
+		assert.True(t, bytes.Equal(data, r.body))
 
-			// Errors of the info call.
-			require.NoError(t, e.srv.CreateDirectory(space, "adir"))
-			for _, p := range []string{"missing.bin", "adir"} {
-				r = e.call("GET", filePath(p), "info", nil)
-				assert.Equal(t, 404, r.status, p)
-				assert.Equal(t, "FileNotFound", r.code(t), p)
-			}
-			for _, q := range []string{"info&period=59", "info&period=7201", "info&content_disposition=download", "info&traffic_limit=1"} {
-				r = e.call("GET", filePath("dl.bin"), q, nil)
-				assert.Equal(t, 400, r.status, q)
-				assert.Equal(t, "ParamInvalid", r.code(t), q)
-			}
+		// Errors of the info call.
+		require.NoError(t, e.srv.CreateDirectory(space, "adir"))
+		for _, p := range []string{"missing.bin", "adir"} {
+			r = e.call("GET", filePath(p), "info", nil)
+			assert.Equal(t, 404, r.status, p)
+			assert.Equal(t, "FileNotFound", r.code(t), p)
+		}
+		for _, q := range []string{"info&period=59", "info&period=7201", "info&content_disposition=download", "info&traffic_limit=1"} {
+			r = e.call("GET", filePath("dl.bin"), q, nil)
+			assert.Equal(t, 400, r.status, q)
+			assert.Equal(t, "ParamInvalid", r.code(t), q)
+		}
 
-			// A URL dies with its file: delete, or overwrite.
-			require.NoError(t, e.srv.WriteFile(space, "dl.bin", []byte("replaced")))
-			r = e.get(fi.CosURL)
-			assert.Equal(t, 404, r.status)
-			assert.Equal(t, "NoSuchKey", r.cosErr(t).Code)
-			fresh := e.info("dl.bin", "")
-			r = e.get(fresh.CosURL)
-			require.Equal(t, 200, r.status)
-			assert.Equal(t, "replaced", string(r.body))
-			require.Equal(t, 204, e.call("DELETE", filePath("dl.bin"), "", nil).status)
-			assert.Equal(t, "NoSuchKey", e.get(fresh.CosURL).cosErr(t).Code)
-		})
-	}
+		// A URL dies with its file: delete, or overwrite.
+		require.NoError(t, e.srv.WriteFile(space, "dl.bin", []byte("replaced")))
+		r = e.get(fi.CosURL)
+		assert.Equal(t, 404, r.status)
+		assert.Equal(t, "NoSuchKey", r.cosErr(t).Code)
+		fresh := e.info("dl.bin", "")
+		r = e.get(fresh.CosURL)
+		require.Equal(t, 200, r.status)
+		assert.Equal(t, "replaced", string(r.body))
+		require.Equal(t, 204, e.call("DELETE", filePath("dl.bin"), "", nil).status)
+		assert.Equal(t, "NoSuchKey", e.get(fresh.CosURL).cosErr(t).Code)
+	})
 }
 
 func mustReq(t *testing.T, method, u string) *http.Request {
