@@ -10,14 +10,15 @@ import (
 )
 
 var (
-	jsGlobal     = js.Global()
-	jsObject     = jsGlobal.Get("Object")
-	jsPromise    = jsGlobal.Get("Promise")
-	jsError      = jsGlobal.Get("Error")
-	jsTypeError  = jsGlobal.Get("TypeError")
-	jsUint8Array = jsGlobal.Get("Uint8Array")
-	jsBlob       = jsGlobal.Get("Blob")
-	jsConsole    = jsGlobal.Get("console")
+	jsGlobal      = js.Global()
+	jsObject      = jsGlobal.Get("Object")
+	jsPromise     = jsGlobal.Get("Promise")
+	jsError       = jsGlobal.Get("Error")
+	jsTypeError   = jsGlobal.Get("TypeError")
+	jsUint8Array  = jsGlobal.Get("Uint8Array")
+	jsArrayBuffer = jsGlobal.Get("ArrayBuffer")
+	jsBlob        = jsGlobal.Get("Blob")
+	jsConsole     = jsGlobal.Get("console")
 )
 
 // newPromise returns a Promise whose executor starts fn in a goroutine, so

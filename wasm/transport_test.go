@@ -4,7 +4,9 @@ package main
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/hex"
+	"hash/crc64"
 	"net/url"
 	"strconv"
 	"strings"
@@ -66,4 +68,34 @@ func TestTransportsReadWhatTheEngineNeeds(t *testing.T) {
 
 func (e *emu) partURL(u *smh.UploadInfo, n int) string {
 	return "http://" + u.Domain + u.Path + "?partNumber=" + strconv.Itoa(n) + "&uploadId=" + url.QueryEscape(u.UploadID)
+}
+
+// Both ways of hashing a Blob range, the BYOB stream and the chunked
+// arrayBuffer() fallback, give the CRC-64 and MD5 of the bytes that ReadAt
+// returns, for ranges that start and end inside the 1 MiB steps.
+func TestBlobHashingPaths(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	body := newBlobBody(generated(6*MiB, 5, "h.bin"))
+	for _, r := range []struct{ off, n int64 }{{0, 6 * MiB}, {777, 2*MiB + 13}, {MiB, MiB}, {5 * MiB, 1}} {
+		want := make([]byte, r.n)
+		_, err := body.ReadAt(want, r.off)
+		require.NoError(t, err)
+		wantCRC := crc64.Checksum(want, smh.ECMATable)
+		wantMD5 := md5.Sum(want)
+		for _, streams := range []bool{true, false} {
+			blobStreams = streams
+			sum, err := body.Sum(ctx, r.off, r.n)
+			blobStreams = true
+			require.NoError(t, err)
+			assert.Equal(t, wantCRC, sum.CRC64, "CRC-64 of %+v, streams %v", r, streams)
+			assert.Equal(t, wantMD5, sum.MD5, "MD5 of %+v, streams %v", r, streams)
+		}
+	}
+	_, err := body.Sum(ctx, 5*MiB, 2*MiB) // past the end: the slice is short
+	assert.ErrorIs(t, err, smh.ErrSourceRead)
+	blobStreams = false
+	_, err = body.Sum(ctx, 5*MiB, 2*MiB)
+	blobStreams = true
+	assert.ErrorIs(t, err, smh.ErrSourceRead)
 }
