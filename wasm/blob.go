@@ -32,7 +32,17 @@ const (
 // blobStreams is false only in tests of the chunked path.
 var blobStreams = true
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, hashStep); return &b }}
+// hashBuf is a Go buffer and the ArrayBuffer that reads fill before each
+// copy into it. Both are reused from part to part: an ArrayBuffer left to
+// each part stays alive until Go's collector finalizes the js.Value that
+// last held it, which with a Go heap of a few MiB is seldom (measured over
+// 1 GiB: renderer RSS +130 MiB, a MiB per part).
+type hashBuf struct {
+	b  []byte
+	ab js.Value // undefined until first used; detached if a read was abandoned
+}
+
+var bufPool = sync.Pool{New: func() any { return &hashBuf{b: make([]byte, hashStep)} }}
 
 // blobBody is an smh.Body over a JS Blob or File. Part bytes stay in the
 // browser: the XHR transport sends Blob.slice(off, end), and only the
@@ -99,13 +109,13 @@ func (b *blobBody) hashRange(ctx context.Context, off, n int64, withMD5 bool) (s
 	if m != nil {
 		w = io.MultiWriter(c, m)
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	hb := bufPool.Get().(*hashBuf)
+	defer bufPool.Put(hb)
 	var err error
 	if r, ok := byobReader(b.blob.Call("slice", off, off+n)); ok && blobStreams {
-		err = streamTo(ctx, r, n, *bp, w)
+		err = streamTo(ctx, r, n, hb, w)
 	} else {
-		err = chunksTo(ctx, b.blob, off, n, *bp, w)
+		err = chunksTo(ctx, b.blob, off, n, hb.b, w)
 	}
 	if err != nil {
 		return smh.Sum{}, err
@@ -128,10 +138,15 @@ func byobReader(blob js.Value) (js.Value, bool) {
 	return r, err == nil
 }
 
-// streamTo reads exactly n bytes from a BYOB reader into w, through buf.
-func streamTo(ctx context.Context, r js.Value, n int64, buf []byte, w io.Writer) error {
+// streamTo reads exactly n bytes from a BYOB reader into w, through hb.
+func streamTo(ctx context.Context, r js.Value, n int64, hb *hashBuf, w io.Writer) error {
 	cancel := func() { r.Call("cancel") }
-	ab := jsArrayBuffer.New(len(buf))
+	buf := hb.b
+	if hb.ab.IsUndefined() || hb.ab.Get("byteLength").Int() != len(buf) {
+		hb.ab = jsArrayBuffer.New(len(buf))
+	}
+	ab := hb.ab
+	defer func() { hb.ab = ab }()
 	for got := int64(0); got < n; {
 		view := jsUint8Array.New(ab, 0, min(int64(len(buf)), n-got))
 		res, err := await(ctx, r.Call("read", view), cancel)
@@ -139,6 +154,9 @@ func streamTo(ctx context.Context, r js.Value, n int64, buf []byte, w io.Writer)
 			return sourceErr(ctx, err)
 		}
 		if res.Get("done").Bool() {
+			if v := res.Get("value"); v.Type() == js.TypeObject {
+				ab = v.Get("buffer")
+			}
 			return fmt.Errorf("%w: read %d bytes, want %d: the file changed", smh.ErrSourceRead, got, n)
 		}
 		v := res.Get("value")
@@ -152,7 +170,10 @@ func streamTo(ctx context.Context, r js.Value, n int64, buf []byte, w io.Writer)
 			return context.Cause(ctx)
 		}
 	}
-	r.Call("releaseLock")
+	// The stream is not at its end until a read says so; until then (or its
+	// collection) the browser keeps its data pipe open. Measured over 1 GiB:
+	// renderer RSS +277 MiB without this cancel.
+	cancel()
 	return nil
 }
 
