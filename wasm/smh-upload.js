@@ -62,6 +62,14 @@ function toError(f) {
 }
 
 function startWorker({ wasmURL, wasmExecURL } = {}) {
+  const wasm = new URL(wasmURL ?? "./smh.wasm", import.meta.url).href;
+  const exec = new URL(wasmExecURL ?? "./wasm_exec.js", import.meta.url).href;
+  // Compiling is most of the start-up: start it now, in the page (the
+  // browser compiles off the main thread), while the Worker boots, and hand
+  // the Worker the compiled module. A browser that cannot post a
+  // WebAssembly.Module has the Worker fetch and compile it itself.
+  const compiled = compile(wasm);
+  compiled.catch(() => {}); // the Worker reports the failure
   const script = new URL("./smh-worker.js", import.meta.url).href;
   // A module Worker must come from the page's origin; a one-line bootstrap
   // from a blob: URL lets the module itself live on any origin (a CDN).
@@ -123,8 +131,17 @@ function startWorker({ wasmURL, wasmExecURL } = {}) {
           break;
       }
     };
-    worker.postMessage({ type: "load", wasmURL: wasmURL && new URL(wasmURL, location.href).href,
-      wasmExecURL: wasmExecURL && new URL(wasmExecURL, location.href).href });
+    worker.postMessage({ type: "load", wasmURL: wasm, wasmExecURL: exec });
+    compiled.then(
+      (module) => {
+        try {
+          worker.postMessage({ type: "module", module });
+        } catch {
+          worker.postMessage({ type: "module", module: null });
+        }
+      },
+      () => worker.postMessage({ type: "module", module: null }),
+    );
   });
 
   function upload(file, options) {
@@ -160,12 +177,15 @@ function startWorker({ wasmURL, wasmExecURL } = {}) {
   }
 }
 
-async function start({ wasmURL, wasmExecURL } = {}) {
+// start runs the module in this realm. module, if given, is a promise of
+// the compiled smh.wasm, or of null to compile it here (smh-worker.js gets
+// it from the page). It is exported for smh-worker.js, not part of the API.
+export async function start({ wasmURL, wasmExecURL, module } = {}) {
   const wasm = new URL(wasmURL ?? "./smh.wasm", import.meta.url).href;
   const exec = new URL(wasmExecURL ?? "./wasm_exec.js", import.meta.url).href;
   // Fetch and compile the module while wasm_exec.js loads: neither needs
   // the other until instantiation, and compiling is most of the start-up.
-  const compiled = compile(wasm);
+  const compiled = module ? module.then((m) => m ?? compile(wasm)) : compile(wasm);
   compiled.catch(() => {}); // reported below, after the import
   // wasm_exec.js is a classic script that sets globalThis.Go; importing it
   // runs it once. Take the class right away: it must match smh.wasm.

@@ -2,7 +2,7 @@
 // smh-upload.js starts it and speaks to it with messages; the File or Blob
 // arrives structured-cloned (a handle: no bytes are copied), and every byte
 // is read, hashed and sent from here.
-import { load } from "./smh-upload.js";
+import { start } from "./smh-upload.js";
 
 // The module keeps resumable tasks in localStorage, which a Worker lacks: a
 // map stands in, refreshed from the page with every upload, and every change
@@ -29,14 +29,20 @@ function errorFields(err) {
 }
 
 let smhP;
+let gotModule;
+const module = new Promise((resolve) => (gotModule = resolve));
 const tasks = new Map();
 const tokenWaits = new Map();
 let nextToken = 0;
 
 self.onmessage = async (e) => {
   const m = e.data;
+  if (m.type === "module") {
+    gotModule(m.module); // compiled by the page, or null: compile it here
+    return;
+  }
   if (m.type === "load") {
-    smhP = load({ worker: false, wasmURL: m.wasmURL, wasmExecURL: m.wasmExecURL });
+    smhP = start({ wasmURL: m.wasmURL, wasmExecURL: m.wasmExecURL, module });
     smhP.then(
       (smh) => self.postMessage({ type: "ready", version: smh.version, memory: smh.memoryBytes }),
       (err) => self.postMessage({ type: "failed", err: errorFields(err) }),
