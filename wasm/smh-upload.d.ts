@@ -1,7 +1,7 @@
 // Type declarations for smh-upload.js.
 
 export interface LoadOptions {
-  /** URL of smh.wasm; default "./smh.wasm" next to smh-upload.js. */
+  /** URL of smh.wasm; default "./smh.wasm" next to smh-upload.js. Relative URLs resolve against smh-upload.js. */
   wasmURL?: string | URL;
   /** URL of the wasm_exec.js of the Go release that built smh.wasm; default next to smh-upload.js. */
   wasmExecURL?: string | URL;
