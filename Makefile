@@ -56,8 +56,8 @@ wasm:
 	@mkdir -p $(DIST)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w -X main.version=$(VERSION)' -o $(DIST)/smh.wasm ./wasm
 	cp "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec.js
-	cp wasm_exec.js wasm/smh-upload.js wasm/smh-worker.js wasm/smh-upload.d.ts $(DIST)/
-	cp $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(DIST)/smh-upload.js $(DIST)/smh-worker.js $(SITE)/
+	cp wasm_exec.js wasm/smh-upload.js wasm/smh-upload.d.ts $(DIST)/
+	cp $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(DIST)/smh-upload.js $(SITE)/
 	@raw=$$(wc -c < $(DIST)/smh.wasm); gz=$$(gzip -9 -c $(DIST)/smh.wasm | wc -c); \
 		echo "smh.wasm: $$raw bytes, $$gz gzipped (budget $(WASM_GZIP_BUDGET))"; \
 		if [ $$gz -gt $(WASM_GZIP_BUDGET) ]; then echo "wasm: smh.wasm is over its gzip budget" >&2; exit 1; fi

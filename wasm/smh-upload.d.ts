@@ -6,7 +6,7 @@ export interface LoadOptions {
   /** URL of the wasm_exec.js of the Go release that built smh.wasm; default next to smh-upload.js. */
   wasmExecURL?: string | URL;
   /**
-   * Run the module in a dedicated Worker (smh-worker.js, next to smh-upload.js), so reading and hashing
+   * Run the module in a dedicated Worker (started from smh-upload.js itself), so reading and hashing
    * file bytes never competes with the page; default true where Workers exist. With a Worker, option
    * checks other than JS types reject `done` instead of throwing.
    */

@@ -9,10 +9,11 @@
 // Go release that built it) and hands back its API; the API itself, with its
 // types, is described in smh-upload.d.ts.
 //
-// By default the module runs in a dedicated Worker (smh-worker.js): reading
-// and hashing file bytes then never competes with the page's main thread,
-// which only sees a few messages per second. The API is the same either way;
-// load({ worker: false }) runs the module in the page.
+// By default the module runs in a dedicated Worker started from this same
+// file (serveWorker below): reading and hashing file bytes then never
+// competes with the page's main thread, which only sees a few messages per
+// second. The API is the same either way; load({ worker: false }) runs the
+// module in the page.
 
 let loading;
 
@@ -70,10 +71,11 @@ function startWorker({ wasmURL, wasmExecURL } = {}) {
   // WebAssembly.Module has the Worker fetch and compile it itself.
   const compiled = compile(wasm);
   compiled.catch(() => {}); // the Worker reports the failure
-  const script = new URL("./smh-worker.js", import.meta.url).href;
-  // A module Worker must come from the page's origin; a one-line bootstrap
-  // from a blob: URL lets the module itself live on any origin (a CDN).
-  const boot = URL.createObjectURL(new Blob([`import ${JSON.stringify(script)};`], { type: "text/javascript" }));
+  // A module Worker must come from the page's origin; a bootstrap from a
+  // blob: URL lets this file live on any origin (a CDN). The Worker loads
+  // nothing but this file, which the page has already fetched.
+  const boot = URL.createObjectURL(new Blob([`import { serveWorker } from ${JSON.stringify(import.meta.url)}; serveWorker();`],
+    { type: "text/javascript" }));
   const worker = new Worker(boot, { type: "module" });
   URL.revokeObjectURL(boot);
   const uploads = new Map();
@@ -178,9 +180,9 @@ function startWorker({ wasmURL, wasmExecURL } = {}) {
 }
 
 // start runs the module in this realm. module, if given, is a promise of
-// the compiled smh.wasm, or of null to compile it here (smh-worker.js gets
-// it from the page). It is exported for smh-worker.js, not part of the API.
-export async function start({ wasmURL, wasmExecURL, module } = {}) {
+// the compiled smh.wasm, or of null to compile it here (the Worker gets it
+// from the page).
+async function start({ wasmURL, wasmExecURL, module } = {}) {
   const wasm = new URL(wasmURL ?? "./smh.wasm", import.meta.url).href;
   const exec = new URL(wasmExecURL ?? "./wasm_exec.js", import.meta.url).href;
   // Fetch and compile the module while wasm_exec.js loads: neither needs
@@ -226,4 +228,116 @@ async function compile(url) {
   }
   // A server that does not send application/wasm: compile from the bytes.
   return WebAssembly.compile(await response.arrayBuffer());
+}
+
+// serveWorker runs in the Worker that startWorker starts, and nowhere else:
+// it serves the page's messages with the module run here. The File or Blob
+// arrives structured-cloned (a handle: no bytes are copied), and every byte
+// is read, hashed and sent from the Worker. It is exported for the Worker's
+// bootstrap and is not part of the API.
+export function serveWorker() {
+  // The module keeps resumable tasks in localStorage, which a Worker lacks: a
+  // map stands in, refreshed from the page with every upload, and every change
+  // is written back to the page's localStorage.
+  const records = new Map();
+  globalThis.localStorage = {
+    getItem: (k) => (records.has(k) ? records.get(k) : null),
+    setItem: (k, v) => {
+      records.set(k, String(v));
+      self.postMessage({ type: "store", key: k, value: String(v) });
+    },
+    removeItem: (k) => {
+      records.delete(k);
+      self.postMessage({ type: "store", key: k, value: null });
+    },
+  };
+
+  function errorFields(err) {
+    const out = { name: err?.name ?? "Error", message: String(err?.message ?? err) };
+    for (const k of ERROR_FIELDS) if (err && typeof err === "object" && k in err) out[k] = err[k];
+    return out;
+  }
+
+  let smhP;
+  let gotModule;
+  const module = new Promise((resolve) => (gotModule = resolve));
+  const tasks = new Map();
+  const tokenWaits = new Map();
+  let nextToken = 0;
+
+  self.onmessage = async (e) => {
+    const m = e.data;
+    if (m.type === "module") {
+      gotModule(m.module); // compiled by the page, or null: compile it here
+      return;
+    }
+    if (m.type === "load") {
+      smhP = start({ wasmURL: m.wasmURL, wasmExecURL: m.wasmExecURL, module });
+      smhP.then(
+        (smh) => self.postMessage({ type: "ready", version: smh.version, memory: smh.memoryBytes }),
+        (err) => self.postMessage({ type: "failed", err: errorFields(err) }),
+      );
+      return;
+    }
+    const smh = await smhP;
+    switch (m.type) {
+      case "upload": {
+        for (const [k, v] of Object.entries(m.records)) records.set(k, v);
+        const options = { ...m.options };
+        const id = m.id;
+        if (m.callbacks.progress) options.onProgress = (p) => self.postMessage({ type: "progress", id, p, memory: smh.memoryBytes });
+        options.onEvent = (ev) => {
+          if (m.callbacks.event || ev.confirmKey) self.postMessage({ type: m.callbacks.event ? "event" : "key", id, ev, key: ev.confirmKey });
+        };
+        if (m.callbacks.token) {
+          options.getAccessToken = () =>
+            new Promise((resolve, reject) => {
+              const t = ++nextToken;
+              tokenWaits.set(t, { resolve, reject });
+              self.postMessage({ type: "token", id, t });
+            });
+        }
+        if (m.options.aborted) {
+          const ac = new AbortController();
+          ac.abort();
+          options.signal = ac.signal;
+        }
+        delete options.aborted;
+        let task;
+        try {
+          task = smh.upload(m.file, options);
+        } catch (err) {
+          self.postMessage({ type: "error", id, err: errorFields(err), memory: smh.memoryBytes });
+          return;
+        }
+        tasks.set(id, task);
+        task.done.then(
+          (v) => self.postMessage({ type: "done", id, v, memory: smh.memoryBytes }),
+          (err) => self.postMessage({ type: "error", id, err: errorFields(err), memory: smh.memoryBytes }),
+        ).finally(() => tasks.delete(id));
+        break;
+      }
+      case "token": {
+        const w = tokenWaits.get(m.t);
+        tokenWaits.delete(m.t);
+        if (m.error !== undefined) w?.reject(new Error(m.error));
+        else w?.resolve(m.token);
+        break;
+      }
+      case "pause":
+      case "resume":
+        tasks.get(m.id)?.[m.type]();
+        break;
+      case "cancel": {
+        const task = tasks.get(m.id);
+        try {
+          await task?.cancel();
+          self.postMessage({ type: "canceled", id: m.id });
+        } catch (err) {
+          self.postMessage({ type: "canceled", id: m.id, err: errorFields(err) });
+        }
+        break;
+      }
+    }
+  };
 }
