@@ -25,7 +25,11 @@ let loading;
 export function load(options = {}) {
   if (!loading) {
     const useWorker = options.worker !== false && typeof Worker === "function" && typeof window === "object";
-    loading = (useWorker ? startWorker(options).catch(() => start(options)) : start(options)).catch((err) => {
+    // A Worker that cannot start (a CSP without worker-src blob:, say)
+    // leaves the module in the page; new Promise turns a synchronous throw
+    // into that fallback too.
+    const started = useWorker ? new Promise((resolve) => resolve(startWorker(options))).catch(() => start(options)) : start(options);
+    loading = started.catch((err) => {
       loading = undefined; // let a later call try again
       throw err;
     });

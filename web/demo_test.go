@@ -57,7 +57,9 @@ func needBrowser(t *testing.T) string {
 	return bin
 }
 
-func startDemo(t *testing.T) *demo {
+// startDemo serves the demo on the embedded emulator and opens it in
+// headless Chromium; wrap, if given, wraps the demo's handler.
+func startDemo(t *testing.T, wrap ...func(http.Handler) http.Handler) *demo {
 	bin := needBrowser(t)
 	emu, err := emulator.New(emulator.Config{Dir: t.TempDir()})
 	require.NoError(t, err)
@@ -66,6 +68,9 @@ func startDemo(t *testing.T) *demo {
 	emu.SetCOSDomain(ln.Addr().String() + web.EmulatorCOSPrefix)
 	h, err := web.New(web.Config{Emulator: emu, Assets: page.FS()})
 	require.NoError(t, err)
+	for _, w := range wrap {
+		h = w(h)
+	}
 	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
 	t.Cleanup(func() { _ = srv.Close() })
@@ -143,12 +148,23 @@ func (d *demo) assertStored(path string, data []byte) {
 	assert.True(d.t, bytes.Equal(data, got), "stored bytes differ from the file (%d vs %d bytes)", len(got), len(data))
 }
 
+// inPage reports whether the page itself fetched wasm_exec.js, which only
+// a module running in the page (not in its Worker) does.
+func (d *demo) inPage() bool {
+	d.t.Helper()
+	v, err := chromedp.Run(d.ctx, chromedp.Evaluate[bool](
+		`performance.getEntriesByType("resource").some((e) => e.name.endsWith("/wasm_exec.js"))`))
+	require.NoError(d.t, err)
+	return v
+}
+
 func TestDemoUploadsAFile(t *testing.T) {
 	d := startDemo(t)
 	path, data := d.file("forty.bin", 40<<20)
 	d.run(upload(path), done)
 	assert.Contains(t, d.text(`#uploads li .result`), "stored as demo/forty.bin")
 	d.assertStored("demo/forty.bin", data)
+	assert.False(t, d.inPage(), "the module ran in a Worker")
 	if out := os.Getenv("SMH_SCREENSHOT"); out != "" {
 		png, err := chromedp.Run(d.ctx, chromedp.FullScreenshot(100))
 		require.NoError(t, err)
@@ -182,4 +198,19 @@ func TestDemoShowsARenewal(t *testing.T) {
 	assert.Contains(t, d.text(`#log`), "renewed upload signatures")
 	assert.GreaterOrEqual(t, d.emu.Count("renew"), 1)
 	d.assertStored("demo/renewed.bin", data)
+}
+
+// A page whose Content-Security-Policy forbids Workers still gets a working
+// module: load() falls back to running it in the page.
+func TestDemoWithoutWorkers(t *testing.T) {
+	d := startDemo(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", "worker-src 'none'")
+			h.ServeHTTP(w, r)
+		})
+	})
+	path, data := d.file("no-worker.bin", 3<<20)
+	d.run(upload(path), done)
+	d.assertStored("demo/no-worker.bin", data)
+	assert.True(t, d.inPage(), "the module ran in the page")
 }
