@@ -79,6 +79,8 @@ type Contestant struct {
 	// Verify is the module's integrity check (CRC-64 of every part and of the file); off passes
 	// disableIntegrityCheck: true.
 	Verify bool `json:"verify"`
+	// InPage runs the module in the page (load({ worker: false })) instead of its Worker.
+	InPage bool `json:"inPage,omitempty"`
 	// Reference marks the rows the ratios are taken against: the faster of them is 1.00×.
 	Reference bool `json:"reference"`
 	// ModuleDir, for a module row, loads the module from this directory instead of Config.ModuleDir: a
@@ -99,6 +101,7 @@ func Candidate(dir string) []Contestant {
 const (
 	IDModule        = "module"
 	IDModuleNoCheck = "module-nocheck"
+	IDModuleInPage  = "module-inpage"
 	IDLimit         = "limit"
 	IDCOS           = "cos-8x4"
 	IDCOSDefaults   = "cos-defaults"
@@ -108,12 +111,13 @@ const (
 const COSSDKVersion = "1.10.1"
 
 // Contestants returns the default rows: the module with its defaults (8 MiB × 4) with and without its
-// checks, the limit and cos-js-sdk-v5 with the same 8 MiB × 4, and cos-js-sdk-v5 with its own defaults
+// checks, and run in the page instead of its Worker, the limit and cos-js-sdk-v5 with the same 8 MiB × 4, and cos-js-sdk-v5 with its own defaults
 // (1 MiB × 3).
 func Contestants() []Contestant {
 	return []Contestant{
 		{ID: IDModule, Name: "smh-upload, CRC-64 verified (defaults)", Kind: KindModule, Verify: true},
 		{ID: IDModuleNoCheck, Name: "smh-upload, checks off", Kind: KindModule},
+		{ID: IDModuleInPage, Name: "smh-upload in the page (worker: false), verified", Kind: KindModule, Verify: true, InPage: true},
 		{ID: IDLimit, Name: "limit: plain XHR PUTs, nothing checked", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Reference: true},
 		{ID: IDCOS, Name: "cos-js-sdk-v5 " + COSSDKVersion + ", 8 MiB × 4", Kind: KindCOS, PartSize: 8 * MiB, Concurrency: 4, Reference: true},
 		{ID: IDCOSDefaults, Name: "cos-js-sdk-v5 " + COSSDKVersion + ", defaults (1 MiB × 3)", Kind: KindCOS},
@@ -468,6 +472,7 @@ func withPreloads(index []byte, cfgJSON string) []byte {
 type pageConfig struct {
 	Kind        Kind   `json:"kind"`
 	Verify      bool   `json:"verify"`
+	InPage      bool   `json:"inPage,omitempty"`
 	PartSize    int64  `json:"partSize,omitempty"`
 	Concurrency int    `json:"concurrency,omitempty"`
 	Endpoint    string `json:"endpoint"`
@@ -562,7 +567,7 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 	defer cancelT()
 
 	path := fmt.Sprintf("bench/%s-r%d.bin", c.ID, round)
-	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, PartSize: c.PartSize, Concurrency: c.Concurrency,
+	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, InPage: c.InPage, PartSize: c.PartSize, Concurrency: c.Concurrency,
 		Endpoint: h.emu.Endpoint, COSEndpoint: h.emu.COSEndpoint, LibraryID: h.emu.LibraryID(), Token: benchToken,
 		Path: path, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
 		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}

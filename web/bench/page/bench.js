@@ -5,7 +5,7 @@
 //
 // Contestants:
 //   module  smh-upload (wasm/dist), defaults unless partSize/concurrency are given; verify=false passes
-//           disableIntegrityCheck: true
+//           disableIntegrityCheck: true; inPage=true passes worker: false
 //   xhr     the physical limit: begin and confirm with fetch, parts as plain XMLHttpRequest PUTs of
 //           Blob.slice() with SMH's headers, no hashing, no SDK
 //   cos     cos-js-sdk-v5 sliceUploadFile against the emulator's COS host with a key pair
@@ -58,7 +58,7 @@ async function prepare() {
   switch (cfg.kind) {
     case "module": {
       const { load } = await import(`${cfg.moduleBase}/smh-upload.js`);
-      const smh = await load({ wasmURL: `${cfg.moduleBase}/smh.wasm`, wasmExecURL: `${cfg.moduleBase}/wasm_exec.js` });
+      const smh = await load({ worker: !cfg.inPage, wasmURL: `${cfg.moduleBase}/smh.wasm`, wasmExecURL: `${cfg.moduleBase}/wasm_exec.js` });
       memory = () => smh.memoryBytes;
       upload = (file, progress) => uploadModule(smh, file, progress);
       return { version: smh.version };
