@@ -92,14 +92,20 @@ func (b *blobBody) ReadAt(p []byte, off int64) (int, error) {
 
 // Sum returns the CRC-64/ECMA and MD5 of [off, off+n).
 func (b *blobBody) Sum(ctx context.Context, off, n int64) (smh.Sum, error) {
-	return b.hash(ctx, off, n, true)
+	return hashBlob(ctx, b.slice(off, n), n, true)
 }
 
-func (b *blobBody) hash(ctx context.Context, off, n int64, withMD5 bool) (smh.Sum, error) {
-	return protect(func() (smh.Sum, error) { return b.hashRange(ctx, off, n, withMD5) })
+// slice returns the Blob of [off, off+n). Slicing a File costs a round trip
+// to the browser process, so a part's one slice is both sent and hashed.
+func (b *blobBody) slice(off, n int64) js.Value { return b.blob.Call("slice", off, off+n) }
+
+// hashBlob returns the CRC-64/ECMA, and the MD5 if withMD5, of the n bytes
+// of a Blob (a slice of the file); fewer bytes are an ErrSourceRead.
+func hashBlob(ctx context.Context, blob js.Value, n int64, withMD5 bool) (smh.Sum, error) {
+	return protect(func() (smh.Sum, error) { return hashAll(ctx, blob, n, withMD5) })
 }
 
-func (b *blobBody) hashRange(ctx context.Context, off, n int64, withMD5 bool) (smh.Sum, error) {
+func hashAll(ctx context.Context, blob js.Value, n int64, withMD5 bool) (smh.Sum, error) {
 	c := crc64.New(smh.ECMATable)
 	var m hash.Hash
 	if withMD5 {
@@ -112,10 +118,10 @@ func (b *blobBody) hashRange(ctx context.Context, off, n int64, withMD5 bool) (s
 	hb := bufPool.Get().(*hashBuf)
 	defer bufPool.Put(hb)
 	var err error
-	if r, ok := byobReader(b.blob.Call("slice", off, off+n)); ok && blobStreams {
+	if r, ok := byobReader(blob); ok && blobStreams {
 		err = streamTo(ctx, r, n, hb, w)
 	} else {
-		err = chunksTo(ctx, b.blob, off, n, hb.b, w)
+		err = chunksTo(ctx, blob, 0, n, hb.b, w)
 	}
 	if err != nil {
 		return smh.Sum{}, err

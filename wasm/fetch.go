@@ -101,17 +101,18 @@ func (xhrPutter) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, 
 		crc uint64
 		err error
 	}
+	part := b.slice(r.Offset, r.Length)
 	hc := make(chan hashed, 1)
 	if r.NoHash {
 		hc <- hashed{err: errNotHashed} // checks are off: read the part only once, to send it
 	} else {
 		go func() {
-			s, err := b.hash(hctx, r.Offset, r.Length, false)
+			s, err := hashBlob(hctx, part, r.Length, false)
 			hc <- hashed{s.CRC64, err}
 		}()
 	}
 
-	resp, err := protect(func() (*smh.Response, error) { return sendXHR(ctx, b, r) })
+	resp, err := protect(func() (*smh.Response, error) { return sendXHR(ctx, part, r) })
 	switch {
 	case err != nil && ctx.Err() == nil:
 		// A File whose file on disk was deleted or changed fails the XHR
@@ -134,7 +135,8 @@ func (xhrPutter) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, 
 	}
 }
 
-func sendXHR(ctx context.Context, b *blobBody, r *smh.PutRequest) (*smh.Response, error) {
+// sendXHR PUTs body, the part's Blob, as r says.
+func sendXHR(ctx context.Context, body js.Value, r *smh.PutRequest) (*smh.Response, error) {
 	xhr := jsXHR.New()
 	xhr.Call("open", "PUT", r.URL)
 	for k, v := range r.Header {
@@ -173,7 +175,7 @@ func sendXHR(ctx context.Context, b *blobBody, r *smh.PutRequest) (*smh.Response
 	}()
 	up.Set("onprogress", onProgress)
 	xhr.Set("onloadend", onEnd)
-	xhr.Call("send", b.blob.Call("slice", r.Offset, r.Offset+r.Length))
+	xhr.Call("send", body)
 
 	done := ctx.Done()
 wait:
