@@ -3,7 +3,6 @@ package smh
 import (
 	"context"
 	"crypto/md5"
-	"hash/crc64"
 	"io"
 	"strings"
 )
@@ -111,7 +110,7 @@ func (b *ReaderAtBody) ReadAt(p []byte, off int64) (int, error) { return b.r.Rea
 
 // Sum hashes [off, off+n) in 1 MiB steps, checking ctx between them.
 func (b *ReaderAtBody) Sum(ctx context.Context, off, n int64) (Sum, error) {
-	c := crc64.New(ECMATable)
+	c := NewCRC64()
 	m := md5.New()
 	w := io.MultiWriter(c, m)
 	buf := make([]byte, 32<<10)

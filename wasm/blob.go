@@ -7,7 +7,6 @@ import (
 	"crypto/md5"
 	"fmt"
 	"hash"
-	"hash/crc64"
 	"io"
 	"sync"
 	"syscall/js"
@@ -106,7 +105,7 @@ func hashBlob(ctx context.Context, blob js.Value, n int64, withMD5 bool) (smh.Su
 }
 
 func hashAll(ctx context.Context, blob js.Value, n int64, withMD5 bool) (smh.Sum, error) {
-	c := crc64.New(smh.ECMATable)
+	c := smh.NewCRC64()
 	var m hash.Hash
 	if withMD5 {
 		m = md5.New()

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"hash"
-	"hash/crc64"
 	"io"
 	"net/http"
 	"strings"
@@ -72,7 +71,7 @@ func (t *Transport) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutRespons
 	}
 	cr := &countingReader{r: io.NewSectionReader(ra, r.Offset, r.Length), progress: r.Progress}
 	if !r.NoHash {
-		cr.crc = crc64.New(smh.ECMATable)
+		cr.crc = smh.NewCRC64()
 	}
 	var body io.Reader = cr
 	if r.Length == 0 {
