@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,7 +160,16 @@ func (d *demo) inPage() bool {
 }
 
 func TestDemoUploadsAFile(t *testing.T) {
-	d := startDemo(t)
+	var wasmGets atomic.Int32
+	d := startDemo(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/smh.wasm" {
+				wasmGets.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	assert.Equal(t, int32(1), wasmGets.Load(), "load() compiled the preloaded smh.wasm; the browser fetched it once")
 	path, data := d.file("forty.bin", 40<<20)
 	d.run(upload(path), done)
 	assert.Contains(t, d.text(`#uploads li .result`), "stored as demo/forty.bin")
