@@ -92,6 +92,10 @@ func (xhrPutter) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, 
 	if !ok {
 		return nil, errors.New("smh-upload: the part body is not a Blob")
 	}
+	// Each part starts in a task of its own: slicing a File and sending it
+	// are round trips to the browser process, and the parts of an upload
+	// start together.
+	yieldToEventLoop()
 	if err := ctx.Err(); err != nil { // send nothing for a run that has ended
 		return nil, context.Cause(ctx)
 	}
