@@ -88,12 +88,13 @@ type Contestant struct {
 	ModuleDir string `json:"moduleDir,omitempty"`
 }
 
-// Candidate returns module rows for the build in dir, with and without checks, to run next to
-// Contestants().
+// Candidate returns module rows for the build in dir, with and without checks and in the page, to run
+// next to Contestants().
 func Candidate(dir string) []Contestant {
 	return []Contestant{
 		{ID: "candidate", Name: "candidate: smh-upload, CRC-64 verified", Kind: KindModule, Verify: true, ModuleDir: dir},
 		{ID: "candidate-nocheck", Name: "candidate: smh-upload, checks off", Kind: KindModule, ModuleDir: dir},
+		{ID: "candidate-inpage", Name: "candidate: smh-upload in the page, verified", Kind: KindModule, Verify: true, InPage: true, ModuleDir: dir},
 	}
 }
 
