@@ -105,7 +105,10 @@ func (xhrPutter) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, 
 		crc uint64
 		err error
 	}
-	part := b.slice(r.Offset, r.Length)
+	part, err := protect(func() (js.Value, error) { return b.slice(r.Offset, r.Length), nil })
+	if err != nil {
+		return nil, err
+	}
 	hc := make(chan hashed, 1)
 	if r.NoHash {
 		hc <- hashed{err: errNotHashed} // checks are off: read the part only once, to send it
