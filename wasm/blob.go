@@ -117,7 +117,7 @@ func hashAll(ctx context.Context, blob js.Value, n int64, withMD5 bool) (smh.Sum
 	hb := bufPool.Get().(*hashBuf)
 	defer bufPool.Put(hb)
 	var err error
-	if r, ok := byobReader(blob); ok && blobStreams {
+	if r, ok := byobReader(blob); ok {
 		err = streamTo(ctx, r, n, hb, w)
 	} else {
 		err = chunksTo(ctx, blob, 0, n, hb.b, w)
@@ -135,6 +135,9 @@ func hashAll(ctx context.Context, blob js.Value, n int64, withMD5 bool) (smh.Sum
 // byobReader returns a BYOB reader of blob's stream, if the browser's Blob
 // streams are byte streams (Chromium and Firefox are).
 func byobReader(blob js.Value) (js.Value, bool) {
+	if !blobStreams {
+		return js.Value{}, false
+	}
 	r, err := protect(func() (js.Value, error) {
 		opts := jsObject.New()
 		opts.Set("mode", "byob")
