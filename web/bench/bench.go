@@ -189,16 +189,7 @@ type RunResult struct {
 	// what loading the benchmark page took).
 	StartMs float64 `json:"startMs"`
 
-	// Main thread of the page's renderer, in cores (seconds per second of the upload), from
-	// Performance.getMetrics: TaskDuration (busy, wall time of tasks), ScriptDuration, ThreadTime (CPU).
-	MainBusy   float64 `json:"mainThreadBusyCores"`
-	MainScript float64 `json:"mainThreadScriptCores"`
-	MainCPU    float64 `json:"mainThreadCPUCores"`
-	// RendererCPU is the renderer process (all threads), BrowserCPU every Chromium process, ServerCPU this
-	// process (the emulator hashing, the page server and the harness).
-	RendererCPU float64 `json:"rendererCPUCores"`
-	BrowserCPU  float64 `json:"browserCPUCores"`
-	ServerCPU   float64 `json:"serverCPUCores"`
+	Cores
 
 	Stalls     int     `json:"stalls"` // 10 ms timer ticks more than 50 ms late
 	LongestMs  float64 `json:"longestStallMs"`
@@ -223,6 +214,20 @@ type RunResult struct {
 	ConfirmCRC bool `json:"confirmSentCrc64"`
 }
 
+// Cores is the CPU an upload used, in cores (seconds per second of the upload).
+type Cores struct {
+	// Main thread of the page's renderer, from Performance.getMetrics: TaskDuration (busy, wall time of
+	// tasks), ScriptDuration, ThreadTime (CPU).
+	MainBusy   float64 `json:"mainThreadBusyCores"`
+	MainScript float64 `json:"mainThreadScriptCores"`
+	MainCPU    float64 `json:"mainThreadCPUCores"`
+	// RendererCPU is the renderer process (all threads), BrowserCPU every Chromium process, ServerCPU this
+	// process (the emulator hashing, the page server and the harness).
+	RendererCPU float64 `json:"rendererCPUCores"`
+	BrowserCPU  float64 `json:"browserCPUCores"`
+	ServerCPU   float64 `json:"serverCPUCores"`
+}
+
 // Row aggregates the runs of one contestant: medians for speed and CPU, the worst run for stalls and
 // memory.
 type Row struct {
@@ -234,22 +239,17 @@ type Row struct {
 	MaxMiB    float64 `json:"maxMiBps"`
 	Ratio     float64 `json:"ratioToReference"` // median / the faster reference row's median
 
-	MainBusy    float64 `json:"mainThreadBusyCores"`
-	MainScript  float64 `json:"mainThreadScriptCores"`
-	MainCPU     float64 `json:"mainThreadCPUCores"`
-	RendererCPU float64 `json:"rendererCPUCores"`
-	BrowserCPU  float64 `json:"browserCPUCores"`
-	ServerCPU   float64 `json:"serverCPUCores"`
-	Stalls      int     `json:"stalls"`
-	LongestMs   float64 `json:"longestStallMs"`
-	HeapPeak    int64   `json:"jsHeapPeakBytes"`
-	ABGrowth    int64   `json:"arrayBufferGrowthBytes"`
-	WasmGrowth  int64   `json:"wasmMemoryGrowthBytes"`
-	RSSGrowth   int64   `json:"rendererRSSGrowthBytes"`
-	ReadyMs     float64 `json:"readyMs"`
-	StartMs     float64 `json:"startMs"`
-	PerPart     float64 `json:"requestsPerPart"`
-	Verified    bool    `json:"bytesVerified"`
+	Cores              // medians
+	Stalls     int     `json:"stalls"`
+	LongestMs  float64 `json:"longestStallMs"`
+	HeapPeak   int64   `json:"jsHeapPeakBytes"`
+	ABGrowth   int64   `json:"arrayBufferGrowthBytes"`
+	WasmGrowth int64   `json:"wasmMemoryGrowthBytes"`
+	RSSGrowth  int64   `json:"rendererRSSGrowthBytes"`
+	ReadyMs    float64 `json:"readyMs"`
+	StartMs    float64 `json:"startMs"`
+	PerPart    float64 `json:"requestsPerPart"`
+	Verified   bool    `json:"bytesVerified"`
 	// Note explains a row that did not measure what its name says.
 	Note string `json:"note,omitempty"`
 }
