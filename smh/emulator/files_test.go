@@ -325,17 +325,11 @@ func TestDirectoryInfoAndHead(t *testing.T) {
 	assert.Equal(t, 4, e.srv.Count("directory.info"))
 }
 
+// downloadInfo is the ?info answer: a file's details and where to download it.
 type downloadInfo struct {
-	CosURL           string            `json:"cosUrl"`
-	Type             string            `json:"type"`
-	CreationTime     string            `json:"creationTime"`
-	ModificationTime string            `json:"modificationTime"`
-	ContentType      string            `json:"contentType"`
-	Size             string            `json:"size"`
-	ETag             string            `json:"eTag"`
-	CRC64            string            `json:"crc64"`
-	MetaData         map[string]string `json:"metaData"`
-	Path             []string          `json:"path"`
+	fileInfo
+	CosURL   string            `json:"cosUrl"`
+	MetaData map[string]string `json:"metaData"`
 }
 
 func (e *env) info(p, query string) downloadInfo {
