@@ -25,10 +25,20 @@ let loading;
 export function load(options = {}) {
   if (!loading) {
     const useWorker = options.worker !== false && typeof Worker === "function" && typeof window === "object";
-    // A Worker that cannot start (a CSP without worker-src blob:, say)
-    // leaves the module in the page; new Promise turns a synchronous throw
-    // into that fallback too.
-    const started = useWorker ? new Promise((resolve) => resolve(startWorker(options))).catch(() => start(options)) : start(options);
+    let started;
+    if (useWorker) {
+      // Compiling is most of the start-up: start it now, in the page (the
+      // browser compiles off the main thread), while the Worker boots. A
+      // Worker that cannot start (a CSP without worker-src blob:, say)
+      // leaves the module in the page, with the same compilation; new
+      // Promise turns a synchronous throw into that fallback too.
+      const compiled = compile(new URL(options.wasmURL ?? "./smh.wasm", import.meta.url).href);
+      compiled.catch(() => {}); // reported by whoever runs the module
+      started = new Promise((resolve) => resolve(startWorker(options, compiled)))
+        .catch(() => start({ ...options, module: compiled.catch(() => null) }));
+    } else {
+      started = start(options);
+    }
     loading = started.catch((err) => {
       loading = undefined; // let a later call try again
       throw err;
@@ -66,15 +76,12 @@ function toError(f) {
   return err;
 }
 
-function startWorker({ wasmURL, wasmExecURL } = {}) {
+// startWorker runs the module in a dedicated Worker and hands it compiled,
+// the page's compilation of smh.wasm. A browser that cannot post a
+// WebAssembly.Module has the Worker fetch and compile it itself.
+function startWorker({ wasmURL, wasmExecURL } = {}, compiled) {
   const wasm = new URL(wasmURL ?? "./smh.wasm", import.meta.url).href;
   const exec = new URL(wasmExecURL ?? "./wasm_exec.js", import.meta.url).href;
-  // Compiling is most of the start-up: start it now, in the page (the
-  // browser compiles off the main thread), while the Worker boots, and hand
-  // the Worker the compiled module. A browser that cannot post a
-  // WebAssembly.Module has the Worker fetch and compile it itself.
-  const compiled = compile(wasm);
-  compiled.catch(() => {}); // the Worker reports the failure
   // A module Worker must come from the page's origin; a bootstrap from a
   // blob: URL lets this file live on any origin (a CDN). The Worker loads
   // nothing but this file, which the page has already fetched.

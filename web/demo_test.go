@@ -213,12 +213,17 @@ func TestDemoShowsARenewal(t *testing.T) {
 // A page whose Content-Security-Policy forbids Workers still gets a working
 // module: load() falls back to running it in the page.
 func TestDemoWithoutWorkers(t *testing.T) {
+	var wasmGets atomic.Int32
 	d := startDemo(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/smh.wasm" {
+				wasmGets.Add(1)
+			}
 			w.Header().Set("Content-Security-Policy", "worker-src 'none'")
 			h.ServeHTTP(w, r)
 		})
 	})
+	assert.Equal(t, int32(1), wasmGets.Load(), "the fallback ran the module compiled for the Worker")
 	path, data := d.file("no-worker.bin", 3<<20)
 	d.run(upload(path), done)
 	d.assertStored("demo/no-worker.bin", data)
