@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/cdproto/profiler"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
@@ -81,6 +82,9 @@ type Contestant struct {
 	Verify bool `json:"verify"`
 	// InPage runs the module in the page (load({ worker: false })) instead of its Worker.
 	InPage bool `json:"inPage,omitempty"`
+	// Body, for the limit, is "buffer" (XHR) or "fetch" to send each part's bytes read into an ArrayBuffer
+	// instead of its Blob.slice(): what reading once costs the browser, with nothing hashed.
+	Body string `json:"body,omitempty"`
 	// Reference marks the rows the ratios are taken against: the faster of them is 1.00×.
 	Reference bool `json:"reference"`
 	// ModuleDir, for a module row, loads the module from this directory instead of Config.ModuleDir: a
@@ -98,12 +102,20 @@ func Candidate(dir string) []Contestant {
 	}
 }
 
+// Variant returns a verified module row, run in its Worker, for the build in dir: one of several builds
+// compared in one run (smh-bench -variants name=dir,…).
+func Variant(name, dir string) Contestant {
+	return Contestant{ID: name, Name: "variant " + name + ": smh-upload, CRC-64 verified", Kind: KindModule, Verify: true, ModuleDir: dir}
+}
+
 // Contestant ids of the default set.
 const (
 	IDModule        = "module"
 	IDModuleNoCheck = "module-nocheck"
 	IDModuleInPage  = "module-inpage"
 	IDLimit         = "limit"
+	IDLimitBuffer   = "limit-buffer"
+	IDLimitFetch    = "limit-fetch"
 	IDCOS           = "cos-8x4"
 	IDCOSDefaults   = "cos-defaults"
 )
@@ -122,6 +134,16 @@ func Contestants() []Contestant {
 		{ID: IDLimit, Name: "limit: plain XHR PUTs, nothing checked", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Reference: true},
 		{ID: IDCOS, Name: "cos-js-sdk-v5 " + COSSDKVersion + ", 8 MiB × 4", Kind: KindCOS, PartSize: 8 * MiB, Concurrency: 4, Reference: true},
 		{ID: IDCOSDefaults, Name: "cos-js-sdk-v5 " + COSSDKVersion + ", defaults (1 MiB × 3)", Kind: KindCOS},
+	}
+}
+
+// Extras returns rows that are not run by default (smh-bench -only picks them): the limit's parts read
+// into an ArrayBuffer and sent from it, by XHR and by fetch, with nothing hashed. They measure what
+// reading each part once and sending those bytes would cost a verifying uploader.
+func Extras() []Contestant {
+	return []Contestant{
+		{ID: IDLimitBuffer, Name: "plain XHR PUTs of each part read into an ArrayBuffer", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "buffer"},
+		{ID: IDLimitFetch, Name: "plain fetch PUTs of each part read into an ArrayBuffer", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "fetch"},
 	}
 }
 
@@ -156,6 +178,7 @@ type Report struct {
 	Size        int64       `json:"size"`
 	Rounds      int         `json:"rounds"`
 	SourceCRC64 string      `json:"sourceCrc64"`
+	Link        string      `json:"link,omitempty"` // the shaper between Chromium and the storage host; "" on loopback
 	Machine     Machine     `json:"machine"`
 	WasmRaw     int64       `json:"wasmBytes"`
 	WasmGzip    int64       `json:"wasmGzipBytes"`
@@ -190,6 +213,12 @@ type RunResult struct {
 	StartMs float64 `json:"startMs"`
 
 	Cores
+	PerGiB CPUPerGiB `json:"cpuPerGiB"`
+	// OutsideCores is the CPU that processes outside the benchmark (neither this process nor the browser's)
+	// used during the upload, in cores; a run with more than NoisyCores is Noisy: its speed was squeezed by
+	// someone else's work (its CPU per GiB much less so).
+	OutsideCores float64 `json:"outsideCores"`
+	Noisy        bool    `json:"noisy,omitempty"`
 
 	Stalls     int     `json:"stalls"` // 10 ms timer ticks more than 50 ms late
 	LongestMs  float64 `json:"longestStallMs"`
@@ -228,6 +257,25 @@ type Cores struct {
 	ServerCPU   float64 `json:"serverCPUCores"`
 }
 
+// CPUPerGiB is the CPU time an upload cost per GiB uploaded, in core·seconds, for each kind of Chromium
+// process (told apart by --type= and --utility-sub-type= in /proc/PID/cmdline), for this process (the
+// emulator, which hashes every byte, the page server and the harness) and in total. Unlike speed, it does
+// not depend much on what else the machine runs.
+type CPUPerGiB struct {
+	Browser  float64 `json:"browser"`
+	Renderer float64 `json:"renderer"`
+	Network  float64 `json:"network"`
+	GPU      float64 `json:"gpu"`
+	Other    float64 `json:"other"`
+	Chromium float64 `json:"chromium"` // the sum of the above
+	Server   float64 `json:"server"`
+	Total    float64 `json:"total"` // Chromium + Server
+}
+
+// NoisyCores is the CPU, in cores, that processes outside the benchmark may use during a run before the
+// run is marked noisy.
+const NoisyCores = 0.1
+
 // Row aggregates the runs of one contestant: medians for speed and CPU, the worst run for stalls and
 // memory.
 type Row struct {
@@ -238,18 +286,21 @@ type Row struct {
 	MinMiB    float64 `json:"minMiBps"`
 	MaxMiB    float64 `json:"maxMiBps"`
 	Ratio     float64 `json:"ratioToReference"` // median / the faster reference row's median
+	Seconds   float64 `json:"medianSeconds"`    // to done
 
-	Cores              // medians
-	Stalls     int     `json:"stalls"`
-	LongestMs  float64 `json:"longestStallMs"`
-	HeapPeak   int64   `json:"jsHeapPeakBytes"`
-	ABGrowth   int64   `json:"arrayBufferGrowthBytes"`
-	WasmGrowth int64   `json:"wasmMemoryGrowthBytes"`
-	RSSGrowth  int64   `json:"rendererRSSGrowthBytes"`
-	ReadyMs    float64 `json:"readyMs"`
-	StartMs    float64 `json:"startMs"`
-	PerPart    float64 `json:"requestsPerPart"`
-	Verified   bool    `json:"bytesVerified"`
+	Cores                // medians
+	PerGiB     CPUPerGiB `json:"cpuPerGiB"` // medians, field by field
+	Noisy      int       `json:"noisyRuns"`
+	Stalls     int       `json:"stalls"`
+	LongestMs  float64   `json:"longestStallMs"`
+	HeapPeak   int64     `json:"jsHeapPeakBytes"`
+	ABGrowth   int64     `json:"arrayBufferGrowthBytes"`
+	WasmGrowth int64     `json:"wasmMemoryGrowthBytes"`
+	RSSGrowth  int64     `json:"rendererRSSGrowthBytes"`
+	ReadyMs    float64   `json:"readyMs"`
+	StartMs    float64   `json:"startMs"`
+	PerPart    float64   `json:"requestsPerPart"`
+	Verified   bool      `json:"bytesVerified"`
 	// Note explains a row that did not measure what its name says.
 	Note string `json:"note,omitempty"`
 }
@@ -408,8 +459,12 @@ func (r RunResult) summary() string {
 	if r.Error != "" {
 		return "FAILED: " + r.Error
 	}
-	return fmt.Sprintf("%7.1f MiB/s  main cpu %.3f (busy %.3f)  stalls %d (%.0f ms)  wasm +%.1f MiB  rss +%.1f MiB  ready %.0f ms  req/part %.2f  verified %v",
-		r.MiBps, r.MainCPU, r.MainBusy, r.Stalls, r.LongestMs, mib(r.WasmGrowth), mib(r.RSSGrowth), r.ReadyMs, r.PerPart, r.Verified)
+	noisy := ""
+	if r.Noisy {
+		noisy = fmt.Sprintf("  NOISY (%.2f cores outside)", r.OutsideCores)
+	}
+	return fmt.Sprintf("%7.1f MiB/s  cpu/GiB %s  main cpu %.3f (busy %.3f)  stalls %d (%.0f ms)  wasm +%.1f MiB  rss +%.1f MiB  ready %.0f ms  req/part %.2f  verified %v%s",
+		r.MiBps, r.PerGiB.breakdown(), r.MainCPU, r.MainBusy, r.Stalls, r.LongestMs, mib(r.WasmGrowth), mib(r.RSSGrowth), r.ReadyMs, r.PerPart, r.Verified, noisy)
 }
 
 func mib(b int64) float64 { return float64(b) / MiB }
@@ -476,6 +531,7 @@ type pageConfig struct {
 	InPage      bool   `json:"inPage,omitempty"`
 	PartSize    int64  `json:"partSize,omitempty"`
 	Concurrency int    `json:"concurrency,omitempty"`
+	Body        string `json:"body,omitempty"`
 	Endpoint    string `json:"endpoint"`
 	COSEndpoint string `json:"cosEndpoint"`
 	LibraryID   string `json:"libraryId"`
@@ -513,10 +569,11 @@ type snapshot struct {
 	metrics map[string]float64
 	procs   map[int]procInfo
 	server  float64 // CPU seconds of this process
+	busy    float64 // CPU seconds of the whole machine
 }
 
 func (h *harness) snap(ctx context.Context, browserPid int) (snapshot, error) {
-	s := snapshot{at: time.Now(), procs: processTree(browserPid), server: selfCPU()}
+	s := snapshot{at: time.Now(), procs: processTree(browserPid), server: selfCPU(), busy: busyCPU()}
 	res, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (*performance.GetMetricsResult, error) {
 		r, err := cdp.Call(ctx, t, performance.GetMetrics, cdp.Empty{})
 		return &r, err
@@ -568,7 +625,7 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 	defer cancelT()
 
 	path := fmt.Sprintf("bench/%s-r%d.bin", c.ID, round)
-	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, InPage: c.InPage, PartSize: c.PartSize, Concurrency: c.Concurrency,
+	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, InPage: c.InPage, PartSize: c.PartSize, Concurrency: c.Concurrency, Body: c.Body,
 		Endpoint: h.emu.Endpoint, COSEndpoint: h.emu.COSEndpoint, LibraryID: h.emu.LibraryID(), Token: benchToken,
 		Path: path, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
 		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
@@ -609,6 +666,13 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 
 	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS(`#file`), []string{h.src}),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			// chromedp enables DevTools' network domain, which makes the renderer keep and send a copy of
+			// every request body it can see (an ArrayBuffer body: all of it, base64-encoded, to this
+			// process); a user's browser does none of that. Measured with plain XHR PUTs of 8 MiB
+			// ArrayBuffers: 5 MiB/s and 300 core·s per GiB with it enabled.
+			if _, err := cdp.Call(ctx, t, network.Disable, cdp.Empty{}); err != nil {
+				return err
+			}
 			_, err := cdp.Call(ctx, t, performance.Enable, performance.EnableParams{})
 			return err
 		})); err != nil {
@@ -662,8 +726,13 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 				procs = processTree(browserPid)
 			}
 			sampleRSS(procs)
-			if hu, err := heapUsage(ctx); err == nil {
-				heapPeak, abPeak = max(heapPeak, hu.UsedSize), max(abPeak, hu.BackingStorageSize)
+			// The JS heap every 250 ms: each reading is a DevTools command that the page's renderer
+			// answers, work that a user's page does not do (every 50 ms, it cost the limit's renderer
+			// about 1 core·s per GiB).
+			if i%5 == 1 {
+				if hu, err := heapUsage(ctx); err == nil {
+					heapPeak, abPeak = max(heapPeak, hu.UsedSize), max(abPeak, hu.BackingStorageSize)
+				}
 			}
 			select {
 			case <-stop:
@@ -672,34 +741,35 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 			}
 		}
 	}()
+	// Profiles: the page's main thread, and each dedicated Worker it started (the module's).
+	var profiled []profiledTarget
 	if h.cfg.ProfileDir != "" {
-		if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			if _, err := cdp.Call(ctx, t, profiler.Enable, cdp.Empty{}); err != nil {
-				return err
+		profiled = append(profiled, profiledTarget{ctx, "page"})
+		if infos, err := chromedp.Targets(ctx); err == nil {
+			for _, ti := range infos {
+				if ti.Type == "worker" {
+					wctx, cancelW := chromedp.NewContext(ctx, chromedp.WithTargetID(ti.TargetID))
+					defer cancelW()
+					profiled = append(profiled, profiledTarget{wctx, "worker"})
+				}
 			}
-			if _, err := cdp.Call(ctx, t, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 200}); err != nil {
-				return err
+		}
+		for _, p := range profiled {
+			if err := startProfile(p.ctx); err != nil {
+				return fail("profiler (%s): %v", p.name, err)
 			}
-			_, err := cdp.Call(ctx, t, profiler.Start, cdp.Empty{})
-			return err
-		})); err != nil {
-			return fail("profiler: %v", err)
 		}
 	}
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[pageResult](`window.bench.run()`, chromedp.EvalAwaitPromise))
 	s1, serr := h.snap(ctx, browserPid)
 	close(stop)
 	sampled.Wait()
-	if h.cfg.ProfileDir != "" && err == nil {
-		prof, perr := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (profiler.StopResult, error) {
-			return cdp.Call(ctx, t, profiler.Stop, cdp.Empty{})
-		})
-		if perr == nil {
-			b, _ := json.Marshal(prof.Profile)
-			perr = os.WriteFile(filepath.Join(h.cfg.ProfileDir, fmt.Sprintf("%s-r%d.cpuprofile", c.ID, round)), b, 0o644)
-		}
-		if perr != nil {
-			h.cfg.Logf("profile of %s round %d: %v", c.ID, round, perr)
+	if err == nil {
+		for _, p := range profiled {
+			file := filepath.Join(h.cfg.ProfileDir, fmt.Sprintf("%s-r%d-%s.cpuprofile", c.ID, round, p.name))
+			if perr := stopProfile(p.ctx, file); perr != nil {
+				h.cfg.Logf("profile of %s round %d (%s): %v", c.ID, round, p.name, perr)
+			}
 		}
 	}
 	switch {
@@ -736,6 +806,11 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 	}
 	out.RendererCPU = max(best, 0) / wall
 	out.ServerCPU = (s1.server - s0.server) / wall
+	out.PerGiB = perGiB(s0, s1, res.Bytes)
+	if s1.busy > 0 {
+		out.OutsideCores = max((s1.busy-s0.busy)-out.PerGiB.Total*float64(res.Bytes)/(1<<30), 0) / wall
+		out.Noisy = out.OutsideCores > NoisyCores
+	}
 
 	// Memory.
 	out.HeapPeak = int64(heapPeak)
@@ -778,6 +853,76 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 		out.Error = fmt.Sprintf("the uploader reported CRC-64 %s, the emulator stored %s", res.CRC64, out.StoredCRC64)
 	}
 	return out
+}
+
+// profiledTarget is a page or Worker whose V8 CPU profile is taken during an upload.
+type profiledTarget struct {
+	ctx  context.Context
+	name string
+}
+
+// startProfile starts V8's sampling profiler (every 200 µs) in the target of ctx. Attaching enables
+// DevTools' network domain there, which costs the target what runOne explains; it is disabled again.
+func startProfile(ctx context.Context) error {
+	return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Disable, cdp.Empty{}); err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, t, profiler.Enable, cdp.Empty{}); err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, t, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 200}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, profiler.Start, cdp.Empty{})
+		return err
+	}))
+}
+
+// stopProfile stops the profiler of ctx's target and writes its profile to file, for Chrome DevTools'
+// Performance panel.
+func stopProfile(ctx context.Context, file string) error {
+	prof, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (profiler.StopResult, error) {
+		return cdp.Call(ctx, t, profiler.Stop, cdp.Empty{})
+	})
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(prof.Profile)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
+}
+
+// perGiB is the CPU that each class of process spent between s0 and s1, per GiB of n bytes. A process
+// that started after s0 counts from zero; one that ended before s1 is not seen (Chromium keeps its
+// processes for the life of the page).
+func perGiB(s0, s1 snapshot, n int64) CPUPerGiB {
+	var c CPUPerGiB
+	if n <= 0 {
+		return c
+	}
+	gib := float64(n) / (1 << 30)
+	for pid, p := range s1.procs {
+		d := (p.cpu - s0.procs[pid].cpu) / gib
+		switch p.class() {
+		case ClassBrowser:
+			c.Browser += d
+		case ClassRenderer:
+			c.Renderer += d
+		case ClassNetwork:
+			c.Network += d
+		case ClassGPU:
+			c.GPU += d
+		default:
+			c.Other += d
+		}
+	}
+	c.Chromium = c.Browser + c.Renderer + c.Network + c.GPU + c.Other
+	c.Server = (s1.server - s0.server) / gib
+	c.Total = c.Chromium + c.Server
+	return c
 }
 
 func heapUsage(ctx context.Context) (cdpruntime.GetHeapUsageResult, error) {
@@ -843,16 +988,21 @@ func aggregate(cs []Contestant, runs []RunResult) []Row {
 		}
 		speeds := collect(ok, func(r RunResult) float64 { return r.MiBps })
 		row.MedianMiB, row.MinMiB, row.MaxMiB = median(speeds), slices.Min(speeds), slices.Max(speeds)
+		row.Seconds = median(collect(ok, func(r RunResult) float64 { return r.Seconds }))
 		row.MainBusy = median(collect(ok, func(r RunResult) float64 { return r.MainBusy }))
 		row.MainScript = median(collect(ok, func(r RunResult) float64 { return r.MainScript }))
 		row.MainCPU = median(collect(ok, func(r RunResult) float64 { return r.MainCPU }))
 		row.RendererCPU = median(collect(ok, func(r RunResult) float64 { return r.RendererCPU }))
 		row.BrowserCPU = median(collect(ok, func(r RunResult) float64 { return r.BrowserCPU }))
 		row.ServerCPU = median(collect(ok, func(r RunResult) float64 { return r.ServerCPU }))
+		row.PerGiB = medianPerGiB(ok)
 		row.ReadyMs = median(collect(ok, func(r RunResult) float64 { return r.ReadyMs }))
 		row.StartMs = median(collect(ok, func(r RunResult) float64 { return r.StartMs }))
 		row.PerPart = median(collect(ok, func(r RunResult) float64 { return r.PerPart }))
 		for _, r := range ok {
+			if r.Noisy {
+				row.Noisy++
+			}
 			row.Stalls = max(row.Stalls, r.Stalls)
 			row.LongestMs = max(row.LongestMs, r.LongestMs)
 			row.HeapPeak = max(row.HeapPeak, r.HeapPeak)
@@ -877,6 +1027,23 @@ func aggregate(cs []Contestant, runs []RunResult) []Row {
 		}
 	}
 	return rows
+}
+
+// medianPerGiB is the median of each CPUPerGiB field over runs.
+func medianPerGiB(runs []RunResult) CPUPerGiB {
+	m := func(f func(CPUPerGiB) float64) float64 {
+		return median(collect(runs, func(r RunResult) float64 { return f(r.PerGiB) }))
+	}
+	return CPUPerGiB{
+		Browser:  m(func(c CPUPerGiB) float64 { return c.Browser }),
+		Renderer: m(func(c CPUPerGiB) float64 { return c.Renderer }),
+		Network:  m(func(c CPUPerGiB) float64 { return c.Network }),
+		GPU:      m(func(c CPUPerGiB) float64 { return c.GPU }),
+		Other:    m(func(c CPUPerGiB) float64 { return c.Other }),
+		Chromium: m(func(c CPUPerGiB) float64 { return c.Chromium }),
+		Server:   m(func(c CPUPerGiB) float64 { return c.Server }),
+		Total:    m(func(c CPUPerGiB) float64 { return c.Total }),
+	}
 }
 
 func collect(runs []RunResult, f func(RunResult) float64) []float64 {

@@ -63,6 +63,12 @@ func TestHarness(t *testing.T) {
 			r.StoredSize, r.StoredCRC64, cfg.Size, rep.SourceCRC64)
 		assert.Positive(t, r.Parts, "%s", r.Contestant)
 		assert.GreaterOrEqual(t, r.Requests["part"], r.Parts, "%s: every part reached the emulator", r.Contestant)
+		// The CPU columns come from /proc: the browser and its renderer always work during an upload, and the
+		// emulator hashes every byte.
+		assert.Positive(t, r.PerGiB.Browser, "%s: browser CPU per GiB", r.Contestant)
+		assert.Positive(t, r.PerGiB.Renderer, "%s: renderer CPU per GiB", r.Contestant)
+		assert.Positive(t, r.PerGiB.Server, "%s: emulator CPU per GiB", r.Contestant)
+		assert.InDelta(t, r.PerGiB.Chromium+r.PerGiB.Server, r.PerGiB.Total, 1e-9, "%s", r.Contestant)
 	}
 	for _, row := range rep.Rows {
 		assert.True(t, row.Verified, row.Name)

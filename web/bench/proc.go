@@ -21,6 +21,31 @@ type procInfo struct {
 	pid, ppid int
 	cpu       float64 // seconds of user and system time, all threads
 	kind      string  // Chromium's --type= (renderer, gpu-process, utility, zygote, …); "" for the browser
+	subType   string  // a utility's --utility-sub-type= (network.mojom.NetworkService, …)
+}
+
+// Process classes of the CPU columns.
+const (
+	ClassBrowser  = "browser"  // the browser process: the UI thread, blob and file reads, IPC
+	ClassRenderer = "renderer" // renderers: the page, its Workers, V8 and Blink
+	ClassNetwork  = "network"  // the network service (a utility process): sockets and request bodies
+	ClassGPU      = "gpu"      // the GPU process (software compositing when headless)
+	ClassOther    = "other"    // zygotes, the storage service and other utilities
+)
+
+// class is the CPU column p counts in.
+func (p procInfo) class() string {
+	switch {
+	case p.kind == "":
+		return ClassBrowser
+	case p.kind == "renderer":
+		return ClassRenderer
+	case p.kind == "gpu-process":
+		return ClassGPU
+	case p.kind == "utility" && strings.Contains(p.subType, "NetworkService"):
+		return ClassNetwork
+	}
+	return ClassOther
 }
 
 // readStat parses /proc/<pid>/stat: the parent and the CPU time.
@@ -45,19 +70,19 @@ func readStat(pid int) (ppid int, cpu float64, ok bool) {
 	return ppid, (ut + st) * clockTick, true
 }
 
-// processKind is the --type= of a Chromium process's command line.
-func processKind(pid int) string {
+// processKind is the --type= of a Chromium process's command line, and its --utility-sub-type=.
+func processKind(pid int) (kind, subType string) {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	for _, a := range bytes.Split(b, []byte{0}) {
-		if v, ok := bytes.CutPrefix(a, []byte("--type=")); ok {
-			return string(v)
-		}
-	}
-	// Zygote children may rewrite their command line into one string with spaces.
-	if _, v, ok := bytes.Cut(b, []byte("--type=")); ok {
+	return flagValue(b, "--type="), flagValue(b, "--utility-sub-type=")
+}
+
+// flagValue is the value of a --name= flag in a command line read from /proc: arguments separated by NULs,
+// or by spaces where a zygote child rewrote its command line into one string.
+func flagValue(cmdline []byte, name string) string {
+	if _, v, ok := bytes.Cut(cmdline, []byte(name)); ok {
 		if j := bytes.IndexAny(v, " \x00"); j >= 0 {
 			v = v[:j]
 		}
@@ -89,7 +114,7 @@ func processTree(root int) map[int]procInfo {
 		if !ok {
 			return
 		}
-		p.kind = processKind(pid)
+		p.kind, p.subType = processKind(pid)
 		out[pid] = p
 		for _, c := range all {
 			if c.ppid == pid {
@@ -119,4 +144,29 @@ func residentBytes(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// busyCPU is the CPU time, in seconds, that every core of the machine spent outside idle and I/O wait,
+// from the first line of /proc/stat; 0 when unknown.
+func busyCPU() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	// user nice system idle iowait irq softirq steal …: all but idle (4) and iowait (5). Guest time is
+	// already counted in user.
+	var busy float64
+	for i, v := range f[1:min(len(f), 9)] {
+		if i == 3 || i == 4 {
+			continue
+		}
+		n, _ := strconv.ParseFloat(v, 64)
+		busy += n
+	}
+	return busy * clockTick
 }

@@ -18,16 +18,21 @@ func (rep *Report) WriteText(w io.Writer) {
 		size(rep.Size), rep.Rounds, rep.SourceCRC64, rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.Go,
 		rep.Machine.LoadStart, rep.Machine.LoadEnd)
 	fmt.Fprintf(w, "smh.wasm %s: %d bytes, %d gzipped; cos-js-sdk-v5 %s\n\n", rep.Module, rep.WasmRaw, rep.WasmGzip, rep.COSSDK)
-	fmt.Fprintf(w, "%-42s %18s %6s %13s %6s %6s %6s %11s %6s %6s %6s %6s %11s %6s %4s\n",
-		"uploader", "MiB/s med (range)", "ratio", "main cpu/busy", "rend.", "chrome", "server",
-		"stalls", "heap", "AB+", "wasm+", "rss+", "ready (own)", "req/pt", "ok")
+	fmt.Fprintf(w, "%-42s %18s %6s %8s %31s %5s %6s %13s %11s %6s %6s %6s %6s %11s %6s %5s %4s\n",
+		"uploader", "MiB/s med (range)", "ratio", "done s", "CPU/GiB brw/rnd/net/oth=chrome", "×lim", "server",
+		"main cpu/busy", "stalls", "heap", "AB+", "wasm+", "rss+", "ready (own)", "req/pt", "noisy", "ok")
+	lim := rep.limitCPU()
 	for _, r := range rep.Rows {
-		fmt.Fprintf(w, "%-42s %18s %6s %13s %6.2f %6.2f %6.2f %11s %6.1f %6.1f %6.1f %6.1f %11s %6.2f %4s\n",
-			r.Name, speed(r), ratio(r), fmt.Sprintf("%.3f/%.3f", r.MainCPU, r.MainBusy), r.RendererCPU, r.BrowserCPU,
-			r.ServerCPU, stalls(r), mib(r.HeapPeak), mib(r.ABGrowth), mib(r.WasmGrowth), mib(r.RSSGrowth), ready(r),
-			r.PerPart, okText(r))
+		fmt.Fprintf(w, "%-42s %18s %6s %8.1f %31s %5s %6.2f %13s %11s %6.1f %6.1f %6.1f %6.1f %11s %6.2f %5d %4s\n",
+			r.Name, speed(r), ratio(r), r.Seconds, r.PerGiB.breakdown(), cpuRatio(r, lim), r.PerGiB.Server,
+			fmt.Sprintf("%.3f/%.3f", r.MainCPU, r.MainBusy), stalls(r), mib(r.HeapPeak), mib(r.ABGrowth),
+			mib(r.WasmGrowth), mib(r.RSSGrowth), ready(r), r.PerPart, r.Noisy, okText(r))
 	}
-	fmt.Fprintln(w, "\nratio: median over the faster median of the reference rows; main cpu/busy: the page's main thread, cores")
+	fmt.Fprintln(w, "\nratio: median over the faster median of the reference rows; done s: median seconds to done;")
+	fmt.Fprintln(w, "CPU/GiB: core·seconds per GiB uploaded of Chromium's browser, renderer, network-service and other")
+	fmt.Fprintln(w, "processes (= their total); ×lim: that total over the limit row's; server: the emulator's (this")
+	fmt.Fprintln(w, "process's) core·s per GiB; noisy: runs in which processes outside the benchmark used > 0.1 core;")
+	fmt.Fprintln(w, "main cpu/busy: the page's main thread, cores")
 	fmt.Fprintln(w, "(ThreadTime / TaskDuration over wall time); rend./chrome/server: CPU cores of the renderer, of all")
 	fmt.Fprintln(w, "Chromium processes and of the emulator; stalls: 10 ms timer ticks > 50 ms late (longest lateness);")
 	fmt.Fprintln(w, "heap: JS heap peak; AB+/wasm+/rss+: growth of ArrayBuffer backing stores, WebAssembly memory and")
@@ -48,18 +53,25 @@ func (rep *Report) WriteText(w io.Writer) {
 
 // WriteMarkdown writes the README's table, with the command that made it.
 func (rep *Report) WriteMarkdown(w io.Writer, command string) {
-	fmt.Fprintf(w, "| uploader (%s, %d rounds) | MiB/s, median (min–max) | vs the faster of limit and cos 8 MiB × 4 | main thread, cores: CPU (busy) | stalls > 50 ms (longest) | JS heap peak | ArrayBuffer growth | Wasm memory growth | renderer RSS growth | ready after navigation (own start-up) | requests per part | bytes verified |\n",
-		size(rep.Size), rep.Rounds)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "| uploader (%s, %d rounds%s) | MiB/s, median (min–max) | vs the faster of limit and cos 8 MiB × 4 | seconds to done | browser-side CPU per GiB, core·s: browser / renderer / network / other = total | vs the limit's CPU | emulator CPU per GiB | main thread, cores: CPU (busy) | stalls > 50 ms (longest) | JS heap peak | ArrayBuffer growth | Wasm memory growth | renderer RSS growth | ready after navigation (own start-up) | requests per part | bytes verified |\n",
+		size(rep.Size), rep.Rounds, rep.linkText())
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	lim := rep.limitCPU()
 	for _, r := range rep.Rows {
-		fmt.Fprintf(w, "| %s | %s | %s | %.3f (%.3f) | %s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %s | %.2f | %s |\n",
-			r.Name, speed(r), ratio(r), r.MainCPU, r.MainBusy, stalls(r), mib(r.HeapPeak), mib(r.ABGrowth),
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f | %s | %s | %.1f | %.3f (%.3f) | %s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %s | %.2f | %s |\n",
+			r.Name, speed(r), ratio(r), r.Seconds, r.PerGiB.breakdown(), cpuRatio(r, lim), r.PerGiB.Server, r.MainCPU, r.MainBusy, stalls(r), mib(r.HeapPeak), mib(r.ABGrowth),
 			mib(r.WasmGrowth), mib(r.RSSGrowth), ready(r), r.PerPart, okText(r))
 	}
 	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), %s; smh.wasm %.2f MiB, %.2f MiB gzipped.",
 		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.Go,
 		mib(rep.WasmRaw), mib(rep.WasmGzip))
-	fmt.Fprintf(w, " Speed and CPU are medians, stalls and memory the worst run. `%s`, %s.\n", command, rep.Date.Format("2006-01-02"))
+	fmt.Fprintf(w, " Speed and CPU are medians, stalls and memory the worst run. `%s`, %s.", command, rep.Date.Format("2006-01-02"))
+	if n := rep.noisyRuns(); n > 0 {
+		fmt.Fprintf(w, " %d of %d runs were noisy (processes outside the benchmark used more than %.1f core).", n, len(rep.Runs), NoisyCores)
+	} else {
+		fmt.Fprintf(w, " No run was noisy (processes outside the benchmark used at most %.1f core).", NoisyCores)
+	}
+	fmt.Fprintln(w)
 	for _, r := range rep.Rows {
 		if r.Note != "" {
 			fmt.Fprintf(w, "\n%s: %s.\n", r.Name, r.Note)
@@ -74,6 +86,46 @@ func (rep *Report) WriteJSONFile(path string) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// breakdown is "browser / renderer / network / other = total", other including the GPU process.
+func (c CPUPerGiB) breakdown() string {
+	return fmt.Sprintf("%.1f / %.1f / %.1f / %.1f = %.1f", c.Browser, c.Renderer, c.Network, c.GPU+c.Other, c.Chromium)
+}
+
+// limitCPU is the Chromium CPU per GiB of the limit row, 0 if it did not run.
+func (rep *Report) limitCPU() float64 {
+	for _, r := range rep.Rows {
+		if r.ID == IDLimit && r.Runs > r.Failed {
+			return r.PerGiB.Chromium
+		}
+	}
+	return 0
+}
+
+func cpuRatio(r Row, limit float64) string {
+	if limit == 0 || r.Runs == r.Failed {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", r.PerGiB.Chromium/limit)
+}
+
+func (rep *Report) noisyRuns() int {
+	n := 0
+	for _, r := range rep.Runs {
+		if r.Noisy {
+			n++
+		}
+	}
+	return n
+}
+
+// linkText is ", <link>" for a shaped run, "" on loopback.
+func (rep *Report) linkText() string {
+	if rep.Link == "" {
+		return ""
+	}
+	return ", " + rep.Link
 }
 
 func speed(r Row) string {

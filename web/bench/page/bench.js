@@ -127,7 +127,13 @@ async function uploadXHR(file, progress) {
       };
       xhr.onload = () => (xhr.status === 200 ? resolve() : reject(new Error(`part ${i}: HTTP ${xhr.status}`)));
       xhr.onerror = () => reject(new Error(`part ${i}: network error`));
-      xhr.send(file.slice((i - 1) * ps, Math.min(i * ps, file.size)));
+      const part = file.slice((i - 1) * ps, Math.min(i * ps, file.size));
+      if (cfg.body === "buffer") part.arrayBuffer().then((b) => xhr.send(b), reject);
+      else if (cfg.body === "fetch") {
+        xhr.abort();
+        part.arrayBuffer().then((b) => fetch(`http://${info.domain}${info.path}?partNumber=${i}&uploadId=${encodeURIComponent(info.uploadId)}`, { method: "PUT", headers: info.headers, body: b }))
+          .then((r) => (r.ok ? resolve() : reject(new Error(`part ${i}: HTTP ${r.status}`))), reject);
+      } else xhr.send(part);
     });
   let next = 1;
   const worker = async () => {

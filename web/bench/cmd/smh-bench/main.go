@@ -38,7 +38,7 @@ func run() error {
 	defSize, defRounds := envOr("BENCH_SIZE", "256M"), envOr("BENCH_ROUNDS", "3")
 	sizeFlag := flag.String("size", defSize, "source size: 256M, 1G, … (env BENCH_SIZE)")
 	rounds := flag.Int("rounds", atoi(defRounds, 3), "rounds; each runs every contestant once, in a fresh browser (env BENCH_ROUNDS)")
-	only := flag.String("only", "", "comma-separated contestant ids to run (default all: "+ids()+")")
+	only := flag.String("only", "", "comma-separated contestant ids to run (default: "+ids(bench.Contestants())+"; also "+ids(bench.Extras())+")")
 	dist := flag.String("dist", "wasm/dist", "the built module (make wasm)")
 	sdk := flag.String("cos-sdk", "web/bench/node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js", "cos-js-sdk-v5's browser build (npm ci in web/bench)")
 	chromium := flag.String("chromium", bench.DefaultChromium(), "Chromium (env SMH_CHROMIUM)")
@@ -49,6 +49,7 @@ func run() error {
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up on one upload (and its browser) after this long")
 	profile := flag.String("profile", "", "write a V8 CPU profile of each upload's main thread into this directory")
 	candidate := flag.String("candidate", "", "also run the module built in this directory (smh.wasm, wasm_exec.js, smh-upload.js), checks on and off")
+	variants := flag.String("variants", "", "also run these builds, verified, in their Worker: name=dir,name=dir,…")
 	flag.Parse()
 
 	size, err := bench.ParseSize(*sizeFlag)
@@ -56,14 +57,31 @@ func run() error {
 		return err
 	}
 	cs := bench.Contestants()
+	if *only != "" {
+		cs = append(cs, bench.Extras()...)
+	}
 	if *candidate != "" {
 		cs = append(cs, bench.Candidate(*candidate)...)
 	}
+	if *variants != "" {
+		for _, v := range strings.Split(*variants, ",") {
+			name, dir, ok := strings.Cut(v, "=")
+			if !ok || name == "" || dir == "" {
+				return fmt.Errorf("-variants %q: want name=dir,…", *variants)
+			}
+			cs = append(cs, bench.Variant(name, dir))
+		}
+	}
 	if *only != "" {
 		want := strings.Split(*only, ",")
+		for _, v := range strings.Split(*variants, ",") {
+			if name, _, ok := strings.Cut(v, "="); ok {
+				want = append(want, name)
+			}
+		}
 		cs = slices.DeleteFunc(cs, func(c bench.Contestant) bool { return !slices.Contains(want, c.ID) })
 		if len(cs) == 0 {
-			return fmt.Errorf("-only %q names no contestant (ids: %s)", *only, ids())
+			return fmt.Errorf("-only %q names no contestant (ids: %s,%s)", *only, ids(bench.Contestants()), ids(bench.Extras()))
 		}
 	}
 	cfg := bench.Config{Size: size, Rounds: *rounds, Chromium: *chromium, ModuleDir: *dist, COSSDK: *sdk,
@@ -108,9 +126,9 @@ func run() error {
 	return nil
 }
 
-func ids() string {
+func ids(cs []bench.Contestant) string {
 	var s []string
-	for _, c := range bench.Contestants() {
+	for _, c := range cs {
 		s = append(s, c.ID)
 	}
 	return strings.Join(s, ",")
