@@ -166,6 +166,8 @@ type Config struct {
 	RunTimeout time.Duration
 	// Logf, when set, gets one line per run and the browser's errors.
 	Logf func(format string, args ...any)
+	// Link, when set, puts a shaped link (latency and a shared rate) between Chromium and the emulator.
+	Link *Link
 	// ProfileDir, when set, receives a V8 CPU profile of the page's main thread for each upload,
 	// <contestant>-r<round>.cpuprofile (open it in Chrome DevTools' Performance panel). Profiling costs
 	// some main-thread time, so the figures of a profiled run are not comparable with the others.
@@ -315,14 +317,17 @@ const (
 )
 
 type harness struct {
-	cfg     Config
-	emu     *emulator.Server
-	pageURL string
-	src     string // the source file
-	srcCRC  uint64
-	moduleV string
-	cosV    string
-	mu      sync.Mutex
+	cfg Config
+	emu *emulator.Emulator
+	// endpoint and cosEndpoint are where the page reaches the emulator's hosts: the shaped link's proxies,
+	// or the emulator's own listeners.
+	endpoint, cosEndpoint string
+	pageURL               string
+	src                   string // the source file
+	srcCRC                uint64
+	moduleV               string
+	cosV                  string
+	mu                    sync.Mutex
 }
 
 // Run runs the benchmark. It returns an error when the harness itself cannot run (no browser, no module,
@@ -409,13 +414,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.SourceCRC64 = smh.FormatCRC64(h.srcCRC)
 
-	// The emulator, in the mode that keeps nothing, and the page's server.
-	h.emu, err = emulator.Start(emulator.Config{Discard: true, AccessToken: benchToken,
-		COSSecretID: cosSecretID, COSSecretKey: cosSecret})
+	// The emulator, in the mode that keeps nothing, behind the shaped link if there is one, and the page's
+	// server.
+	stopEmu, err := h.startEmulator()
 	if err != nil {
 		return nil, err
 	}
-	defer h.emu.Close()
+	defer stopEmu()
+	if cfg.Link != nil {
+		rep.Link = cfg.Link.String()
+	}
 	if err := h.emu.CreateDirectory("-", "bench"); err != nil {
 		return nil, err
 	}
@@ -445,6 +453,58 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Module, rep.COSSDK = h.moduleV, h.cosV
 	rep.Rows = aggregate(cfg.Contestants, rep.Runs)
 	return rep, nil
+}
+
+// startEmulator starts the emulator on 127.0.0.1, behind the shaped link when Config.Link is set: the
+// page then reaches both hosts through the link's proxies, and the storage domain SMH hands out for parts
+// is the proxy's.
+func (h *harness) startEmulator() (stop func(), err error) {
+	ecfg := emulator.Config{Discard: true, AccessToken: benchToken, COSSecretID: cosSecretID, COSSecretKey: cosSecret}
+	if h.cfg.Link == nil {
+		s, err := emulator.Start(ecfg)
+		if err != nil {
+			return nil, err
+		}
+		h.emu, h.endpoint, h.cosEndpoint = s.Emulator, s.Endpoint, s.COSEndpoint
+		return func() { s.Close() }, nil
+	}
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		lns = append(lns, ln)
+	}
+	cosLn, apiLn := lns[0], lns[1]
+	sh, addrs, err := startLink(*h.cfg.Link, cosLn.Addr().String(), apiLn.Addr().String())
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	ecfg.COSDomain = addrs[0]
+	e, err := emulator.New(ecfg)
+	if err != nil {
+		sh.stop()
+		closeAll()
+		return nil, err
+	}
+	cos := &http.Server{Handler: e.COS(), ReadHeaderTimeout: 30 * time.Second}
+	api := &http.Server{Handler: e.API(), ReadHeaderTimeout: 30 * time.Second}
+	go cos.Serve(cosLn)
+	go api.Serve(apiLn)
+	h.emu, h.cosEndpoint, h.endpoint = e, "http://"+addrs[0], "http://"+addrs[1]
+	return func() {
+		sh.stop()
+		cos.Close()
+		api.Close()
+	}, nil
 }
 
 // DefaultChromium is $SMH_CHROMIUM, else /usr/bin/chromium.
@@ -626,7 +686,7 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 
 	path := fmt.Sprintf("bench/%s-r%d.bin", c.ID, round)
 	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, InPage: c.InPage, PartSize: c.PartSize, Concurrency: c.Concurrency, Body: c.Body,
-		Endpoint: h.emu.Endpoint, COSEndpoint: h.emu.COSEndpoint, LibraryID: h.emu.LibraryID(), Token: benchToken,
+		Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint, LibraryID: h.emu.LibraryID(), Token: benchToken,
 		Path: path, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
 		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
 	if c.ModuleDir != "" {

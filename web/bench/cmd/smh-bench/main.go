@@ -49,6 +49,7 @@ func run() error {
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up on one upload (and its browser) after this long")
 	profile := flag.String("profile", "", "write a V8 CPU profile of each upload's main thread into this directory")
 	candidate := flag.String("candidate", "", "also run the module built in this directory (smh.wasm, wasm_exec.js, smh-upload.js), checks on and off")
+	linkFlag := flag.String("link", os.Getenv("BENCH_LINK"), "shape the path to the emulator: wan (40 ms RTT, 100 Mbit/s), lan (4 ms, 1 Gbit/s) or RTT,RATE like 40ms,100mbit (env BENCH_LINK)")
 	variants := flag.String("variants", "", "also run these builds, verified, in their Worker: name=dir,name=dir,…")
 	flag.Parse()
 
@@ -84,7 +85,15 @@ func run() error {
 			return fmt.Errorf("-only %q names no contestant (ids: %s,%s)", *only, ids(bench.Contestants()), ids(bench.Extras()))
 		}
 	}
-	cfg := bench.Config{Size: size, Rounds: *rounds, Chromium: *chromium, ModuleDir: *dist, COSSDK: *sdk,
+	var link *bench.Link
+	if *linkFlag != "" {
+		l, err := bench.ParseLink(*linkFlag)
+		if err != nil {
+			return err
+		}
+		link = &l
+	}
+	cfg := bench.Config{Link: link, Size: size, Rounds: *rounds, Chromium: *chromium, ModuleDir: *dist, COSSDK: *sdk,
 		WorkDir: *work, Contestants: cs, ProfileDir: *profile, RunTimeout: *timeout}
 	if !*quiet {
 		start := time.Now()
@@ -112,6 +121,9 @@ func run() error {
 		cmd := "make bench"
 		if size != 256*bench.MiB || *rounds != 3 {
 			cmd = fmt.Sprintf("make bench BENCH_SIZE=%s BENCH_ROUNDS=%d", *sizeFlag, *rounds)
+		}
+		if *linkFlag != "" {
+			cmd += " BENCH_LINK=" + *linkFlag
 		}
 		rep.WriteMarkdown(f, cmd)
 		if err := f.Close(); err != nil {

@@ -1,0 +1,95 @@
+//go:build !js
+
+package bench
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseLink(t *testing.T) {
+	for in, want := range map[string]Link{
+		"wan":          {RTT: 40 * time.Millisecond, Mbit: 100},
+		"LAN":          {RTT: 4 * time.Millisecond, Mbit: 1000},
+		"40ms,100mbit": {RTT: 40 * time.Millisecond, Mbit: 100},
+		"1ms, 2.5":     {RTT: time.Millisecond, Mbit: 2.5},
+	} {
+		got, err := ParseLink(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "moon", "40ms", "40ms,0", "x,100mbit", "-1ms,100mbit"} {
+		_, err := ParseLink(in)
+		assert.Error(t, err, in)
+	}
+	assert.Equal(t, "40 ms RTT, 100 Mbit/s", Links["wan"].String())
+}
+
+// TestLinkShapes sends through a link to a server that answers each line: a round trip takes at least the
+// RTT, and bytes sent toward the storage host (the first upstream) pass at most at the link's rate,
+// shared by every connection. Only lower bounds are checked: a loaded machine makes both slower, never
+// faster.
+func TestLinkShapes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 && buf[n-1] == '\n' {
+						c.Write([]byte("ok\n"))
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	l := Link{RTT: 40 * time.Millisecond, Mbit: 8} // 1 MB/s
+	sh, addrs, err := startLink(l, ln.Addr().String())
+	require.NoError(t, err)
+	defer sh.stop()
+
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", addrs[0])
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	roundTrip := func(c net.Conn, payload []byte) time.Duration {
+		start := time.Now()
+		_, err := c.Write(append(payload, '\n'))
+		require.NoError(t, err)
+		ans := make([]byte, 3)
+		_, err = io.ReadFull(c, ans)
+		require.NoError(t, err)
+		require.Equal(t, "ok\n", string(ans))
+		return time.Since(start)
+	}
+	c := dial()
+	assert.GreaterOrEqual(t, roundTrip(c, nil), l.RTT, "one round trip")
+
+	// 256 KB on each of two connections at once: 512 KB through a 1 MB/s link take at least 0.5 s.
+	done := make(chan time.Duration, 2)
+	start := time.Now()
+	for _, c := range []net.Conn{c, dial()} {
+		go func() { done <- roundTrip(c, make([]byte, 256_000)) }()
+	}
+	<-done
+	<-done
+	assert.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "the rate is the link's, shared")
+}
