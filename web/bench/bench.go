@@ -82,8 +82,9 @@ type Contestant struct {
 	Verify bool `json:"verify"`
 	// InPage runs the module in the page (load({ worker: false })) instead of its Worker.
 	InPage bool `json:"inPage,omitempty"`
-	// Body, for the limit, is "buffer" (XHR) or "fetch" to send each part's bytes read into an ArrayBuffer
-	// instead of its Blob.slice(): what reading once costs the browser, with nothing hashed.
+	// Body, for the limit, is "read" to read each part once through a stream while its Blob.slice() is
+	// sent, or "buffer" (XHR) or "fetch" to send each part's bytes read into an ArrayBuffer instead of its
+	// Blob.slice(); nothing is hashed.
 	Body string `json:"body,omitempty"`
 	// Reference marks the rows the ratios are taken against: the faster of them is 1.00×.
 	Reference bool `json:"reference"`
@@ -115,6 +116,7 @@ const (
 	IDModuleInPage  = "module-inpage"
 	IDLimit         = "limit"
 	IDLimitBuffer   = "limit-buffer"
+	IDLimitRead     = "limit-read"
 	IDLimitFetch    = "limit-fetch"
 	IDCOS           = "cos-8x4"
 	IDCOSDefaults   = "cos-defaults"
@@ -137,11 +139,13 @@ func Contestants() []Contestant {
 	}
 }
 
-// Extras returns rows that are not run by default (smh-bench -only picks them): the limit's parts read
-// into an ArrayBuffer and sent from it, by XHR and by fetch, with nothing hashed. They measure what
-// reading each part once and sending those bytes would cost a verifying uploader.
+// Extras returns rows that are not run by default (smh-bench -only picks them), each a variant of the
+// limit with nothing hashed: each part's Blob.slice() sent and also read once through a stream, what a
+// verifying uploader that sends slices pays before it hashes; and each part read into an ArrayBuffer and
+// sent from it, by XHR and by fetch, what reading once and sending those bytes would cost.
 func Extras() []Contestant {
 	return []Contestant{
+		{ID: IDLimitRead, Name: "plain XHR PUTs, each part also read once by JS", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "read"},
 		{ID: IDLimitBuffer, Name: "plain XHR PUTs of each part read into an ArrayBuffer", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "buffer"},
 		{ID: IDLimitFetch, Name: "plain fetch PUTs of each part read into an ArrayBuffer", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "fetch"},
 	}
