@@ -82,6 +82,9 @@ type Contestant struct {
 	Verify bool `json:"verify"`
 	// InPage runs the module in the page (load({ worker: false })) instead of its Worker.
 	InPage bool `json:"inPage,omitempty"`
+	// Warm has the module upload 4 MiB (4 parts) before it is ready, so the measured upload runs on code
+	// the browser has already compiled and optimized: a page's second upload.
+	Warm bool `json:"warm,omitempty"`
 	// Body, for the limit, is "read" to read each part once through a stream while its Blob.slice() is
 	// sent, or "buffer" (XHR) or "fetch" to send each part's bytes read into an ArrayBuffer instead of its
 	// Blob.slice(); nothing is hashed.
@@ -117,6 +120,7 @@ const (
 	IDLimit         = "limit"
 	IDLimitBuffer   = "limit-buffer"
 	IDLimitRead     = "limit-read"
+	IDModuleWarm    = "module-warm"
 	IDLimitFetch    = "limit-fetch"
 	IDCOS           = "cos-8x4"
 	IDCOSDefaults   = "cos-defaults"
@@ -139,12 +143,14 @@ func Contestants() []Contestant {
 	}
 }
 
-// Extras returns rows that are not run by default (smh-bench -only picks them), each a variant of the
-// limit with nothing hashed: each part's Blob.slice() sent and also read once through a stream, what a
+// Extras returns rows that are not run by default (smh-bench -only picks them): the module's second
+// upload in a page, whose code the browser has already compiled and optimized; and variants of the limit
+// with nothing hashed: each part's Blob.slice() sent and also read once through a stream, what a
 // verifying uploader that sends slices pays before it hashes; and each part read into an ArrayBuffer and
 // sent from it, by XHR and by fetch, what reading once and sending those bytes would cost.
 func Extras() []Contestant {
 	return []Contestant{
+		{ID: IDModuleWarm, Name: "smh-upload, CRC-64 verified, the page's second upload", Kind: KindModule, Verify: true, Warm: true},
 		{ID: IDLimitRead, Name: "plain XHR PUTs, each part also read once by JS", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "read"},
 		{ID: IDLimitBuffer, Name: "plain XHR PUTs of each part read into an ArrayBuffer", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "buffer"},
 		{ID: IDLimitFetch, Name: "plain fetch PUTs of each part read into an ArrayBuffer", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "fetch"},
@@ -593,6 +599,7 @@ type pageConfig struct {
 	Kind        Kind   `json:"kind"`
 	Verify      bool   `json:"verify"`
 	InPage      bool   `json:"inPage,omitempty"`
+	Warm        bool   `json:"warm,omitempty"`
 	PartSize    int64  `json:"partSize,omitempty"`
 	Concurrency int    `json:"concurrency,omitempty"`
 	Body        string `json:"body,omitempty"`
@@ -689,7 +696,7 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 	defer cancelT()
 
 	path := fmt.Sprintf("bench/%s-r%d.bin", c.ID, round)
-	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, InPage: c.InPage, PartSize: c.PartSize, Concurrency: c.Concurrency, Body: c.Body,
+	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, InPage: c.InPage, Warm: c.Warm, PartSize: c.PartSize, Concurrency: c.Concurrency, Body: c.Body,
 		Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint, LibraryID: h.emu.LibraryID(), Token: benchToken,
 		Path: path, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
 		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
