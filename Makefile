@@ -29,6 +29,8 @@ BENCH_SIZE   ?= 256M
 BENCH_ROUNDS ?= 3
 # BENCH_LINK shapes the path to the emulator: wan (40 ms RTT, 100 Mbit/s), lan (4 ms, 1 Gbit/s) or RTT,RATE.
 BENCH_LINK   ?=
+# BENCH_ONLY picks rows by id (see `go run ./web/bench/cmd/smh-bench -h`); empty: the default rows.
+BENCH_ONLY   ?=
 
 .PHONY: all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
 
@@ -124,7 +126,7 @@ bench-go:
 
 ## bench-browser: $(BENCH_SIZE) from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: the module (checks on, off), plain XHR PUTs and cos-js-sdk-v5, to an emulator that discards, on loopback or through BENCH_LINK; table with CPU per GiB per process on stdout, web/bench/results.{json,md}
 bench-browser: wasm $(CHROMIUM) $(BENCH_SDK)
-	$(GO) run ./web/bench/cmd/smh-bench -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -link "$(BENCH_LINK)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
+	$(GO) run ./web/bench/cmd/smh-bench -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -link "$(BENCH_LINK)" -only "$(BENCH_ONLY)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
 
 $(BENCH_SDK): $(BENCH_DIR)/package.json $(BENCH_DIR)/package-lock.json
 	cd $(BENCH_DIR) && npm ci --ignore-scripts --no-audit --no-fund

@@ -118,12 +118,13 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		cmd := "make bench"
-		if size != 256*bench.MiB || *rounds != 3 {
-			cmd = fmt.Sprintf("make bench BENCH_SIZE=%s BENCH_ROUNDS=%d", *sizeFlag, *rounds)
-		}
+		// The make command that repeats this run (make bench also runs the native benchmark).
+		cmd := fmt.Sprintf("make bench-browser BENCH_SIZE=%s BENCH_ROUNDS=%d", *sizeFlag, *rounds)
 		if *linkFlag != "" {
 			cmd += " BENCH_LINK=" + *linkFlag
+		}
+		if *only != "" {
+			cmd += " BENCH_ONLY=" + *only
 		}
 		rep.WriteMarkdown(f, cmd)
 		if err := f.Close(); err != nil {
