@@ -86,7 +86,7 @@ type Contestant struct {
 	// the browser has already compiled and optimized: a page's second upload.
 	Warm bool `json:"warm,omitempty"`
 	// Body, for the limit, is "read" to read each part once through a stream while its Blob.slice() is
-	// sent ("pieces": in 4 MiB arrayBuffer() calls instead), or "buffer" (XHR) or "fetch" to send each part's bytes read into an ArrayBuffer instead of its
+	// sent ("readmin": each read filling its 1 MiB view, "pieces": in 4 MiB arrayBuffer() calls instead), or "buffer" (XHR) or "fetch" to send each part's bytes read into an ArrayBuffer instead of its
 	// Blob.slice(); nothing is hashed.
 	Body string `json:"body,omitempty"`
 	// Reference marks the rows the ratios are taken against: the faster of them is 1.00×.
@@ -123,6 +123,7 @@ const (
 	IDModuleWarm    = "module-warm"
 	IDLimitFetch    = "limit-fetch"
 	IDLimitPieces   = "limit-pieces"
+	IDLimitReadMin  = "limit-readmin"
 	IDCOS           = "cos-8x4"
 	IDCOSDefaults   = "cos-defaults"
 )
@@ -153,6 +154,7 @@ func Extras() []Contestant {
 	return []Contestant{
 		{ID: IDModuleWarm, Name: "smh-upload, CRC-64 verified, the page's second upload", Kind: KindModule, Verify: true, Warm: true},
 		{ID: IDLimitRead, Name: "plain XHR PUTs, each part also read once by JS", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "read"},
+		{ID: IDLimitReadMin, Name: "plain XHR PUTs, each part also read once by JS, 1 MiB per read ({ min })", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "readmin"},
 		{ID: IDLimitPieces, Name: "plain XHR PUTs, each part also read once by JS in 4 MiB arrayBuffer() pieces", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "pieces"},
 		{ID: IDLimitBuffer, Name: "plain XHR PUTs of each part read into an ArrayBuffer", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "buffer"},
 		{ID: IDLimitFetch, Name: "plain fetch PUTs of each part read into an ArrayBuffer", Kind: KindXHR, PartSize: 8 * MiB, Concurrency: 4, Body: "fetch"},

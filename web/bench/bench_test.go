@@ -95,3 +95,25 @@ func TestParseSize(t *testing.T) {
 		assert.Error(t, err, in)
 	}
 }
+
+// TestExtras runs the rows that only -only selects, so that none of them breaks unseen: each must store the
+// source's bytes.
+func TestExtras(t *testing.T) {
+	cfg := needs(t)
+	cfg.Size, cfg.Rounds = 16*bench.MiB, 1
+	cfg.WorkDir = t.TempDir()
+	cfg.RunTimeout = 2 * time.Minute
+	cfg.Logf = t.Logf
+	cfg.Contestants = bench.Extras()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rep, err := bench.Run(ctx, cfg)
+	require.NoError(t, err)
+	require.Len(t, rep.Runs, len(bench.Extras()))
+	for _, r := range rep.Runs {
+		assert.Empty(t, r.Error, "%s", r.Contestant)
+		assert.True(t, r.Verified, "%s stored %d bytes, CRC-64 %s; the source has %d, %s", r.Contestant,
+			r.StoredSize, r.StoredCRC64, cfg.Size, rep.SourceCRC64)
+		assert.GreaterOrEqual(t, r.Requests["part"], r.Parts, "%s: every part reached the emulator", r.Contestant)
+	}
+}

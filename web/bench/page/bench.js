@@ -140,9 +140,9 @@ async function uploadXHR(file, progress) {
         xhr.abort();
         part.arrayBuffer().then((b) => fetch(`http://${info.domain}${info.path}?partNumber=${i}&uploadId=${encodeURIComponent(info.uploadId)}`, { method: "PUT", headers: info.headers, body: b }))
           .then((r) => (r.ok ? resolve() : reject(new Error(`part ${i}: HTTP ${r.status}`))), reject);
-      } else if (cfg.body === "read" || cfg.body === "pieces") {
+      } else if (cfg.body === "read" || cfg.body === "readmin" || cfg.body === "pieces") {
         xhr.send(part);
-        (cfg.body === "read" ? readAll : readPieces)(part).catch(reject);
+        (cfg.body === "pieces" ? readPieces(part) : readAll(part, cfg.body === "readmin")).catch(reject);
       } else xhr.send(part);
     });
   let next = 1;
@@ -157,11 +157,14 @@ async function uploadXHR(file, progress) {
 // readAll reads a Blob once through a BYOB reader and a reused 1 MiB buffer, and drops the bytes: what
 // reading each part a second time, to hash it, costs the browser before any hashing.
 let readBuf = [];
-async function readAll(blob) {
+// With fill, each read asks for the whole view ({ min }), so the stream fills it from several chunks
+// before the promise settles.
+async function readAll(blob, fill) {
   let ab = readBuf.pop() ?? new ArrayBuffer(1 << 20);
   const r = blob.stream().getReader({ mode: "byob" });
   for (let got = 0; got < blob.size; ) {
-    const { value, done } = await r.read(new Uint8Array(ab, 0, Math.min(ab.byteLength, blob.size - got)));
+    const k = Math.min(ab.byteLength, blob.size - got);
+    const { value, done } = await r.read(new Uint8Array(ab, 0, k), fill ? { min: k } : undefined);
     if (value) ab = value.buffer;
     if (done) break;
     got += value.byteLength;
