@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file reads Linux's /proc: the processes of one browser, their CPU time and resident memory. On
@@ -22,6 +23,9 @@ type procInfo struct {
 	cpu       float64 // seconds of user and system time, all threads
 	kind      string  // Chromium's --type= (renderer, gpu-process, utility, zygote, …); "" for the browser
 	subType   string  // a utility's --utility-sub-type= (network.mojom.NetworkService, …)
+	// webUI marks the renderer of Chromium's own UI (--top-chrome-webui), which headless Chromium starts
+	// too; its start-up overlaps the first seconds of a run and is not the page's work.
+	webUI bool
 }
 
 // Process classes of the CPU columns.
@@ -30,7 +34,7 @@ const (
 	ClassRenderer = "renderer" // renderers: the page, its Workers, V8 and Blink
 	ClassNetwork  = "network"  // the network service (a utility process): sockets and request bodies
 	ClassGPU      = "gpu"      // the GPU process (software compositing when headless)
-	ClassOther    = "other"    // zygotes, the storage service and other utilities
+	ClassOther    = "other"    // zygotes, the storage service, other utilities and the browser's UI renderer
 )
 
 // class is the CPU column p counts in.
@@ -38,7 +42,7 @@ func (p procInfo) class() string {
 	switch {
 	case p.kind == "":
 		return ClassBrowser
-	case p.kind == "renderer":
+	case p.kind == "renderer" && !p.webUI:
 		return ClassRenderer
 	case p.kind == "gpu-process":
 		return ClassGPU
@@ -70,13 +74,20 @@ func readStat(pid int) (ppid int, cpu float64, ok bool) {
 	return ppid, (ut + st) * clockTick, true
 }
 
-// processKind is the --type= of a Chromium process's command line, and its --utility-sub-type=.
-func processKind(pid int) (kind, subType string) {
+// processKind reads the Chromium process fields of pid's command line (see parseCmdline).
+func processKind(pid int) procInfo {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	if err != nil {
-		return "", ""
+		return procInfo{}
 	}
-	return flagValue(b, "--type="), flagValue(b, "--utility-sub-type=")
+	return parseCmdline(b)
+}
+
+// parseCmdline reads a Chromium command line: its --type=, its --utility-sub-type= and whether it is the
+// UI's renderer.
+func parseCmdline(b []byte) procInfo {
+	return procInfo{kind: flagValue(b, "--type="), subType: flagValue(b, "--utility-sub-type="),
+		webUI: bytes.Contains(b, []byte("--top-chrome-webui"))}
 }
 
 // flagValue is the value of a --name= flag in a command line read from /proc: arguments separated by NULs,
@@ -114,7 +125,8 @@ func processTree(root int) map[int]procInfo {
 		if !ok {
 			return
 		}
-		p.kind, p.subType = processKind(pid)
+		k := processKind(pid)
+		p.kind, p.subType, p.webUI = k.kind, k.subType, k.webUI
 		out[pid] = p
 		for _, c := range all {
 			if c.ppid == pid {
@@ -169,4 +181,23 @@ func busyCPU() float64 {
 		busy += n
 	}
 	return busy * clockTick
+}
+
+// settle waits until root and its descendants use less than idle cores over a window, for at most limit,
+// and says whether they did.
+func settle(root int, idle float64, window, limit time.Duration) bool {
+	total := func() (cpu float64) {
+		for _, p := range processTree(root) {
+			cpu += p.cpu
+		}
+		return cpu
+	}
+	for end := time.Now().Add(limit); time.Now().Before(end); {
+		c0 := total()
+		time.Sleep(window)
+		if (total()-c0)/window.Seconds() < idle {
+			return true
+		}
+	}
+	return false
 }

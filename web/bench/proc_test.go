@@ -22,6 +22,7 @@ func TestProcessClasses(t *testing.T) {
 	}{
 		{nul("/usr/lib/chromium/chromium", "--headless", "--user-data-dir=/tmp/p"), ClassBrowser},
 		{nul("/usr/lib/chromium/chromium", "--type=renderer", "--renderer-client-id=5"), ClassRenderer},
+		{nul("/usr/lib/chromium/chromium", "--type=renderer", "--top-chrome-webui", "--renderer-client-id=4"), ClassOther},
 		{nul("/usr/lib/chromium/chromium", "--type=gpu-process"), ClassGPU},
 		{nul("/usr/lib/chromium/chromium", "--type=utility", "--utility-sub-type=network.mojom.NetworkService", "--service-sandbox-type=none"), ClassNetwork},
 		{nul("/usr/lib/chromium/chromium", "--type=utility", "--utility-sub-type=storage.mojom.StorageService"), ClassOther},
@@ -30,8 +31,7 @@ func TestProcessClasses(t *testing.T) {
 		{[]byte("/usr/lib/chromium/chromium --type=renderer --lang=en-US"), ClassRenderer},
 		{[]byte("/usr/lib/chromium/chromium --type=utility --utility-sub-type=network.mojom.NetworkService --lang=en-US"), ClassNetwork},
 	} {
-		p := procInfo{kind: flagValue(c.cmdline, "--type="), subType: flagValue(c.cmdline, "--utility-sub-type=")}
-		assert.Equal(t, c.want, p.class(), "%q", c.cmdline)
+		assert.Equal(t, c.want, parseCmdline(c.cmdline).class(), "%q", c.cmdline)
 	}
 }
 
