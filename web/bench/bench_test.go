@@ -82,6 +82,24 @@ func TestHarness(t *testing.T) {
 		assert.Contains(t, text.String(), c.Name)
 		assert.Contains(t, md.String(), "| "+c.Name+" |")
 	}
+	assertTable(t, md.String())
+}
+
+// assertTable checks that every line of the Markdown table has as many cells as its header: a renderer draws no
+// table whose delimiter row is one short.
+func assertTable(t *testing.T, md string) {
+	t.Helper()
+	var lines []string
+	for _, l := range strings.Split(md, "\n") {
+		if strings.HasPrefix(l, "|") {
+			lines = append(lines, l)
+		}
+	}
+	require.GreaterOrEqual(t, len(lines), 3, "header, delimiter and rows")
+	want := strings.Count(lines[0], "|")
+	for _, l := range lines[1:] {
+		assert.Equal(t, want, strings.Count(l, "|"), "cells in %q", l)
+	}
 }
 
 func TestParseSize(t *testing.T) {

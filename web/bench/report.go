@@ -53,9 +53,15 @@ func (rep *Report) WriteText(w io.Writer) {
 
 // WriteMarkdown writes the README's table, with the command that made it.
 func (rep *Report) WriteMarkdown(w io.Writer, command string) {
-	fmt.Fprintf(w, "| uploader (%s, %d rounds%s) | MiB/s, median (min–max) | vs the faster of limit and cos 8 MiB × 4 | seconds to done | browser-side CPU per GiB, core·s: browser / renderer / network / other = total | vs the limit's CPU | emulator CPU per GiB | main thread, cores: CPU (busy) | stalls > 50 ms (longest) | JS heap peak | ArrayBuffer growth | Wasm memory growth | renderer RSS growth | ready after navigation (own start-up) | requests per part | bytes verified |\n",
-		size(rep.Size), rep.Rounds, rep.linkText())
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	header := []string{fmt.Sprintf("uploader (%s, %d rounds%s)", size(rep.Size), rep.Rounds, rep.linkText()),
+		"MiB/s, median (min–max)", "vs the faster of limit and cos 8 MiB × 4", "seconds to done",
+		"browser-side CPU per GiB, core·s: browser / renderer / network / other = total", "vs the limit's CPU",
+		"emulator CPU per GiB", "main thread, cores: CPU (busy)", "stalls > 50 ms (longest)", "JS heap peak",
+		"ArrayBuffer growth", "Wasm memory growth", "renderer RSS growth", "ready after navigation (own start-up)",
+		"requests per part", "bytes verified"}
+	fmt.Fprintf(w, "| %s |\n", strings.Join(header, " | "))
+	// The delimiter row must have one cell per header cell, or no Markdown renderer draws the table.
+	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(header)))
 	lim := rep.limitCPU()
 	for _, r := range rep.Rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %.1f | %s | %s | %.1f | %.3f (%.3f) | %s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %s | %.2f | %s |\n",
