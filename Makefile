@@ -32,7 +32,7 @@ BENCH_LINK   ?=
 # BENCH_ONLY picks rows by id (see `go run ./web/bench/cmd/smh-bench -h`); empty: the default rows.
 BENCH_ONLY   ?=
 
-.PHONY: all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
+.PHONY: package publish-check all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
 
 all: test
 
@@ -53,18 +53,42 @@ test-native: wasm worker $(WORKERD) $(CHROMIUM) $(BENCH_SDK)
 
 # ---- the browser module ----
 
-## wasm: build wasm/dist/{smh.wasm,smh-upload.js,smh-upload.d.ts,wasm_exec.js}, ./wasm_exec.js, and the demo's copies
+# The module's JavaScript: the API, its Worker's entry, and what both run.
+MODULE_JS := wasm/smh-upload.js wasm/smh-upload-worker.js wasm/smh-upload-run.js
+
+## wasm: build wasm/dist/{smh.wasm,wasm_exec.js,smh-upload*.js,smh-upload.d.ts}, ./wasm_exec.js, and the demo's copies
 wasm:
 	@if GOOS=js GOARCH=wasm $(GO) list -deps ./wasm/... | grep -qx net/http; then \
 		echo "wasm: the browser build must not link net/http" >&2; exit 1; fi
 	@mkdir -p $(DIST)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w -X main.version=$(VERSION)' -o $(DIST)/smh.wasm ./wasm
 	cp "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec.js
-	cp wasm_exec.js wasm/smh-upload.js wasm/smh-upload.d.ts $(DIST)/
-	cp $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(DIST)/smh-upload.js $(SITE)/
+	cp wasm_exec.js $(MODULE_JS) wasm/smh-upload.d.ts $(DIST)/
+	cp $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(MODULE_JS) $(SITE)/
 	@raw=$$(wc -c < $(DIST)/smh.wasm); gz=$$(gzip -9 -c $(DIST)/smh.wasm | wc -c); \
 		echo "smh.wasm: $$raw bytes, $$gz gzipped (budget $(WASM_GZIP_BUDGET))"; \
 		if [ $$gz -gt $(WASM_GZIP_BUDGET) ]; then echo "wasm: smh.wasm is over its gzip budget" >&2; exit 1; fi
+
+# ---- the npm package ----
+
+# wasm/npm holds package.json (its version is the package's) and README.md;
+# make package stages them with the built module in wasm/dist/npm and packs it.
+NPM_DIR     := wasm/npm
+PKG_VERSION := $(shell node -p 'require("./$(NPM_DIR)/package.json").version' 2>/dev/null)
+PACKAGE     := $(CURDIR)/smh-upload-$(PKG_VERSION).tgz
+PKG_STAGE   := $(DIST)/npm
+
+## package: smh-upload-$(PKG_VERSION).tgz, the npm package (npm pack), for `npm install ./smh-upload-*.tgz`
+package: wasm
+	rm -rf $(PKG_STAGE) && mkdir -p $(PKG_STAGE)
+	cp $(NPM_DIR)/package.json $(NPM_DIR)/README.md $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(MODULE_JS) wasm/smh-upload.d.ts $(PKG_STAGE)/
+	chmod 644 $(PKG_STAGE)/*
+	cd $(PKG_STAGE) && npm pack --silent --pack-destination $(CURDIR) >/dev/null
+	@echo "package: $(PACKAGE)"
+
+## publish-check: npm publish --dry-run of the staged package (asks the npm registry)
+publish-check: package
+	cd $(PKG_STAGE) && npm publish --dry-run
 
 ## test-browser: the wasm tests in headless Chromium against emulators on 127.0.0.1
 test-browser: wasm $(WBT) $(CHROMIUM)
