@@ -31,6 +31,15 @@ BENCH_ROUNDS ?= 3
 BENCH_LINK   ?=
 # BENCH_ONLY picks rows by id (see `go run ./web/bench/cmd/smh-bench -h`); empty: the default rows.
 BENCH_ONLY   ?=
+# wasm/npm holds package.json (its version is the package's) and README.md;
+# make package stages them with the built module in wasm/dist/npm and packs it.
+NPM_DIR     := wasm/npm
+PKG_VERSION := $(shell node -p 'require("./$(NPM_DIR)/package.json").version' 2>/dev/null)
+PACKAGE     := $(CURDIR)/smh-upload-$(PKG_VERSION).tgz
+PKG_STAGE   := $(DIST)/npm
+# The package tests' Vite, webpack, esbuild and TypeScript, pinned in $(BUNDLER_DIR)/package-lock.json.
+BUNDLER_DIR := $(NPM_DIR)/bundlertest
+BUNDLERS    := $(BUNDLER_DIR)/node_modules/.bin/vite
 
 .PHONY: package publish-check all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
 
@@ -47,8 +56,9 @@ vet:
 # The native tests drive the demo in Chromium and run the Worker build in
 # workerd; SMH_REQUIRE_BROWSER makes those tests fail, not skip, if anything
 # they need is missing.
-test-native: wasm worker $(WORKERD) $(CHROMIUM) $(BENCH_SDK)
+test-native: wasm worker package $(WORKERD) $(CHROMIUM) $(BENCH_SDK) $(BUNDLERS)
 	SMH_REQUIRE_BROWSER=1 SMH_CHROMIUM=$(CHROMIUM) SMH_WORKERD=$(WORKERD) SMH_WORKER_BUILD=$(CURDIR)/$(WORKER_BUILD) \
+		SMH_NPM_PACKAGE=$(PACKAGE) \
 		$(GO) test -race -count=1 $(PKGS)
 
 # ---- the browser module ----
@@ -71,12 +81,6 @@ wasm:
 
 # ---- the npm package ----
 
-# wasm/npm holds package.json (its version is the package's) and README.md;
-# make package stages them with the built module in wasm/dist/npm and packs it.
-NPM_DIR     := wasm/npm
-PKG_VERSION := $(shell node -p 'require("./$(NPM_DIR)/package.json").version' 2>/dev/null)
-PACKAGE     := $(CURDIR)/smh-upload-$(PKG_VERSION).tgz
-PKG_STAGE   := $(DIST)/npm
 
 ## package: smh-upload-$(PKG_VERSION).tgz, the npm package (npm pack), for `npm install ./smh-upload-*.tgz`
 package: wasm
@@ -85,6 +89,10 @@ package: wasm
 	chmod 644 $(PKG_STAGE)/*
 	cd $(PKG_STAGE) && npm pack --silent --pack-destination $(CURDIR) >/dev/null
 	@echo "package: $(PACKAGE)"
+
+$(BUNDLERS): $(BUNDLER_DIR)/package.json $(BUNDLER_DIR)/package-lock.json
+	cd $(BUNDLER_DIR) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
 
 ## publish-check: npm publish --dry-run of the staged package (asks the npm registry)
 publish-check: package
