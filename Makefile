@@ -85,7 +85,7 @@ wasm:
 ## package: smh-upload-$(PKG_VERSION).tgz, the npm package (npm pack), for `npm install ./smh-upload-*.tgz`
 package: wasm
 	rm -rf $(PKG_STAGE) && mkdir -p $(PKG_STAGE)
-	cp $(NPM_DIR)/package.json $(NPM_DIR)/README.md $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(MODULE_JS) wasm/smh-upload.d.ts $(PKG_STAGE)/
+	cp $(NPM_DIR)/package.json $(NPM_DIR)/README.md $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(MODULE_JS) wasm/smh-upload.d.ts wasm/smh-upload-uppy.js wasm/smh-upload-uppy.d.ts $(PKG_STAGE)/
 	chmod 644 $(PKG_STAGE)/*
 	cd $(PKG_STAGE) && npm pack --silent --pack-destination $(CURDIR) >/dev/null
 	@echo "package: $(PACKAGE)"

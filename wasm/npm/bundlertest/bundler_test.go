@@ -232,15 +232,22 @@ func (s *site) eval(expr string) string {
 // done and checks the CRC-64 the module reported; it returns the bytes.
 func (s *site) upload(name string, size int) []byte {
 	s.t.Helper()
-	data := make([]byte, size)
-	_, _ = rand.Read(data)
 	path := filepath.Join(s.t.TempDir(), name)
-	require.NoError(s.t, os.WriteFile(path, data, 0o600))
+	data := randomFile(s.t, path, size)
 	s.do(chromedp.SetUploadFiles(chromedp.CSS(`#files`), []string{path}),
 		chromedp.Poll[chromedp.Void](`document.querySelector("#out li")?.dataset.state !== undefined`))
 	require.Equal(s.t, "done", s.eval(`document.querySelector("#out li").dataset.state`), s.eval(`document.querySelector("#out li").dataset.error ?? ""`))
 	want := strconv.FormatUint(crc64.Checksum(data, crc64.MakeTable(crc64.ECMA)), 10)
 	assert.Equal(s.t, want, s.eval(`document.querySelector("#out li").dataset.crc64`), "the CRC-64 of the stored file is the source's")
+	return data
+}
+
+// randomFile writes size random bytes to path and returns them.
+func randomFile(t *testing.T, path string, size int) []byte {
+	t.Helper()
+	data := make([]byte, size)
+	_, _ = rand.Read(data)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
 	return data
 }
 
@@ -266,7 +273,8 @@ func (s *site) pagePartRequests() int {
 // ones it uses: a wrong option type fails the same compile.
 func TestTypeScriptConsumer(t *testing.T) {
 	tarball, _ := need(t)
-	dir := newApp(t, tarball, "ts/consumer.ts", "ts/tsconfig.json")
+	dir := newApp(t, tarball, "ts/consumer.ts", "ts/uppy.ts", "ts/tsconfig.json")
+	linkUppy(t, dir)
 	run(t, dir, tool("tsc"), "--noEmit", "--strict", "-p", ".")
 
 	bad := `import { load } from "smh-upload";
