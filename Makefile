@@ -31,8 +31,17 @@ BENCH_ROUNDS ?= 3
 BENCH_LINK   ?=
 # BENCH_ONLY picks rows by id (see `go run ./web/bench/cmd/smh-bench -h`); empty: the default rows.
 BENCH_ONLY   ?=
+# wasm/npm holds package.json (its version is the package's) and README.md;
+# make package stages them with the built module in wasm/dist/npm and packs it.
+NPM_DIR     := wasm/npm
+PKG_VERSION := $(shell node -p 'require("./$(NPM_DIR)/package.json").version' 2>/dev/null)
+PACKAGE     := $(CURDIR)/smh-upload-$(PKG_VERSION).tgz
+PKG_STAGE   := $(DIST)/npm
+# The package tests' Vite, webpack, esbuild and TypeScript, pinned in $(BUNDLER_DIR)/package-lock.json.
+BUNDLER_DIR := $(NPM_DIR)/bundlertest
+BUNDLERS    := $(BUNDLER_DIR)/node_modules/.bin/vite
 
-.PHONY: all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
+.PHONY: package publish-check all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
 
 all: test
 
@@ -47,24 +56,47 @@ vet:
 # The native tests drive the demo in Chromium and run the Worker build in
 # workerd; SMH_REQUIRE_BROWSER makes those tests fail, not skip, if anything
 # they need is missing.
-test-native: wasm worker $(WORKERD) $(CHROMIUM) $(BENCH_SDK)
+test-native: wasm worker package $(WORKERD) $(CHROMIUM) $(BENCH_SDK) $(BUNDLERS)
 	SMH_REQUIRE_BROWSER=1 SMH_CHROMIUM=$(CHROMIUM) SMH_WORKERD=$(WORKERD) SMH_WORKER_BUILD=$(CURDIR)/$(WORKER_BUILD) \
+		SMH_NPM_PACKAGE=$(PACKAGE) \
 		$(GO) test -race -count=1 $(PKGS)
 
 # ---- the browser module ----
 
-## wasm: build wasm/dist/{smh.wasm,smh-upload.js,smh-upload.d.ts,wasm_exec.js}, ./wasm_exec.js, and the demo's copies
+# The module's JavaScript: the API, its Worker's entry, and what both run.
+MODULE_JS := wasm/smh-upload.js wasm/smh-upload-worker.js wasm/smh-upload-run.js
+
+## wasm: build wasm/dist/{smh.wasm,wasm_exec.js,smh-upload*.js,smh-upload.d.ts}, ./wasm_exec.js, and the demo's copies
 wasm:
 	@if GOOS=js GOARCH=wasm $(GO) list -deps ./wasm/... | grep -qx net/http; then \
 		echo "wasm: the browser build must not link net/http" >&2; exit 1; fi
 	@mkdir -p $(DIST)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w -X main.version=$(VERSION)' -o $(DIST)/smh.wasm ./wasm
 	cp "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec.js
-	cp wasm_exec.js wasm/smh-upload.js wasm/smh-upload.d.ts $(DIST)/
-	cp $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(DIST)/smh-upload.js $(SITE)/
+	cp wasm_exec.js $(MODULE_JS) wasm/smh-upload.d.ts $(DIST)/
+	cp $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(MODULE_JS) $(SITE)/
 	@raw=$$(wc -c < $(DIST)/smh.wasm); gz=$$(gzip -9 -c $(DIST)/smh.wasm | wc -c); \
 		echo "smh.wasm: $$raw bytes, $$gz gzipped (budget $(WASM_GZIP_BUDGET))"; \
 		if [ $$gz -gt $(WASM_GZIP_BUDGET) ]; then echo "wasm: smh.wasm is over its gzip budget" >&2; exit 1; fi
+
+# ---- the npm package ----
+
+
+## package: smh-upload-$(PKG_VERSION).tgz, the npm package (npm pack), for `npm install ./smh-upload-*.tgz`
+package: wasm
+	rm -rf $(PKG_STAGE) && mkdir -p $(PKG_STAGE)
+	cp $(NPM_DIR)/package.json $(NPM_DIR)/README.md $(DIST)/smh.wasm $(DIST)/wasm_exec.js $(MODULE_JS) wasm/smh-upload.d.ts wasm/smh-upload-uppy.js wasm/smh-upload-uppy.d.ts $(PKG_STAGE)/
+	chmod 644 $(PKG_STAGE)/*
+	cd $(PKG_STAGE) && npm pack --silent --pack-destination $(CURDIR) >/dev/null
+	@echo "package: $(PACKAGE)"
+
+$(BUNDLERS): $(BUNDLER_DIR)/package.json $(BUNDLER_DIR)/package-lock.json
+	cd $(BUNDLER_DIR) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+## publish-check: npm publish --dry-run of the staged package (asks the npm registry)
+publish-check: package
+	cd $(PKG_STAGE) && npm publish --dry-run
 
 ## test-browser: the wasm tests in headless Chromium against emulators on 127.0.0.1
 test-browser: wasm $(WBT) $(CHROMIUM)

@@ -1,14 +1,19 @@
-// Type declarations for smh-upload.js.
+// Type declarations for smh-upload.js (the npm package smh-upload).
 
 export interface LoadOptions {
-  /** URL of smh.wasm; default "./smh.wasm" next to smh-upload.js. Relative URLs resolve against smh-upload.js. */
+  /**
+   * URL of smh.wasm; default the smh.wasm next to smh-upload.js (or, bundled, the copy the bundler
+   * emitted). A relative URL resolves against the default's folder: next to smh-upload.js when it is
+   * served unbundled; with a bundler, pass an absolute or root-relative URL.
+   */
   wasmURL?: string | URL;
-  /** URL of the wasm_exec.js of the Go release that built smh.wasm; default next to smh-upload.js. */
+  /** URL of the wasm_exec.js of the Go release that built smh.wasm; default next to smh-upload.js, resolved as wasmURL. */
   wasmExecURL?: string | URL;
   /**
-   * Run the module in a dedicated Worker (started from smh-upload.js itself), so reading and hashing
-   * file bytes never competes with the page; default true where Workers exist. With a Worker, option
-   * checks other than JS types reject `done` instead of throwing.
+   * Run the module in a dedicated Worker (smh-upload-worker.js), so reading and hashing file bytes
+   * never competes with the page; default true where Workers exist. A Worker that cannot start (a
+   * Content-Security-Policy without worker-src, say) leaves the module in the page, with the same API.
+   * With a Worker, option checks other than JS types reject `done` instead of throwing.
    */
   worker?: boolean;
 }

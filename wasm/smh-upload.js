@@ -9,13 +9,31 @@
 // Go release that built it) and hands back its API; the API itself, with its
 // types, is described in smh-upload.d.ts.
 //
-// By default the module runs in a dedicated Worker started from this same
-// file (serveWorker below): reading and hashing file bytes then never
-// competes with the page's main thread, which only sees a few messages per
-// second. The API is the same either way; load({ worker: false }) runs the
-// module in the page.
+// By default the module runs in a dedicated Worker (smh-upload-worker.js):
+// reading and hashing file bytes then never competes with the page's main
+// thread, which only sees a few messages per second. The API is the same
+// either way; load({ worker: false }) runs the module in the page.
+//
+// Every file is located by a literal new URL("./x", import.meta.url) and the
+// Worker is started by a literal new Worker(new URL(...), { type: "module" }):
+// Vite and webpack find, copy and fingerprint exactly these forms, and a
+// browser resolves them next to this file when it is served unbundled.
+
+import { ERROR_FIELDS, compile, start } from "./smh-upload-run.js";
 
 let loading;
+
+// assets resolves the module's files: the defaults next to this file, or the
+// overrides, which resolve against the default's folder (next to this file
+// when unbundled, as before).
+function assets({ wasmURL, wasmExecURL } = {}) {
+  const wasm = new URL("./smh.wasm", import.meta.url);
+  const exec = new URL("./wasm_exec.js", import.meta.url);
+  return {
+    wasm: (wasmURL == null ? wasm : new URL(wasmURL, wasm)).href,
+    exec: (wasmExecURL == null ? exec : new URL(wasmExecURL, exec)).href,
+  };
+}
 
 /**
  * Loads and starts the module once per page; later calls get the same API.
@@ -25,19 +43,20 @@ let loading;
 export function load(options = {}) {
   if (!loading) {
     const useWorker = options.worker !== false && typeof Worker === "function" && typeof window === "object";
+    const urls = assets(options);
     let started;
     if (useWorker) {
       // Compiling is most of the start-up: start it now, in the page (the
       // browser compiles off the main thread), while the Worker boots. A
-      // Worker that cannot start (a CSP without worker-src blob:, say)
-      // leaves the module in the page, with the same compilation; new
-      // Promise turns a synchronous throw into that fallback too.
-      const compiled = compile(new URL(options.wasmURL ?? "./smh.wasm", import.meta.url).href);
+      // Worker that cannot start (a CSP without worker-src, say) leaves the
+      // module in the page, with the same compilation; new Promise turns a
+      // synchronous throw into that fallback too.
+      const compiled = compile(urls.wasm);
       compiled.catch(() => {}); // reported by whoever runs the module
-      started = new Promise((resolve) => resolve(startWorker(options, compiled)))
-        .catch(() => start({ ...options, module: compiled.catch(() => null) }));
+      started = new Promise((resolve) => resolve(startWorker(urls, compiled)))
+        .catch(() => start({ ...urls, module: compiled.catch(() => null) }));
     } else {
-      started = start(options);
+      started = start(urls);
     }
     loading = started.catch((err) => {
       loading = undefined; // let a later call try again
@@ -66,8 +85,6 @@ function resumeRecords() {
   return out;
 }
 
-const ERROR_FIELDS = ["code", "status", "requestId", "retryable", "confirmKey", "op", "partNumber", "attempts"];
-
 // toError rebuilds in the page the Error the Worker's module rejected with.
 function toError(f) {
   const err = f.name === "TypeError" ? new TypeError(f.message) : new Error(f.message);
@@ -76,19 +93,31 @@ function toError(f) {
   return err;
 }
 
+// spawnWorker starts smh-upload-worker.js. A module Worker must come from
+// the page's origin: when this file lives on another (a CDN), the browser
+// refuses the plain start with a SecurityError, and a bootstrap from a blob:
+// URL imports the Worker's file from there instead.
+function spawnWorker() {
+  try {
+    return new Worker(new URL("./smh-upload-worker.js", import.meta.url), { type: "module" });
+  } catch (err) {
+    if (err?.name !== "SecurityError") throw err;
+    // Not new URL(…, import.meta.url): bundlers would take that for an asset.
+    const src = import.meta.url.replace(/[^/]*$/, "smh-upload-worker.js");
+    const boot = URL.createObjectURL(new Blob([`import ${JSON.stringify(src)};`], { type: "text/javascript" }));
+    try {
+      return new Worker(boot, { type: "module" });
+    } finally {
+      URL.revokeObjectURL(boot);
+    }
+  }
+}
+
 // startWorker runs the module in a dedicated Worker and hands it compiled,
 // the page's compilation of smh.wasm. A browser that cannot post a
 // WebAssembly.Module has the Worker fetch and compile it itself.
-function startWorker({ wasmURL, wasmExecURL } = {}, compiled) {
-  const wasm = new URL(wasmURL ?? "./smh.wasm", import.meta.url).href;
-  const exec = new URL(wasmExecURL ?? "./wasm_exec.js", import.meta.url).href;
-  // A module Worker must come from the page's origin; a bootstrap from a
-  // blob: URL lets this file live on any origin (a CDN). The Worker loads
-  // nothing but this file, which the page has already fetched.
-  const boot = URL.createObjectURL(new Blob([`import { serveWorker } from ${JSON.stringify(import.meta.url)}; serveWorker();`],
-    { type: "text/javascript" }));
-  const worker = new Worker(boot, { type: "module" });
-  URL.revokeObjectURL(boot);
+function startWorker({ wasm, exec }, compiled) {
+  const worker = spawnWorker();
   const uploads = new Map();
   let memory = 0;
   let nextID = 0;
@@ -144,7 +173,7 @@ function startWorker({ wasmURL, wasmExecURL } = {}, compiled) {
           break;
       }
     };
-    worker.postMessage({ type: "load", wasmURL: wasm, wasmExecURL: exec });
+    worker.postMessage({ type: "load", wasm, exec });
     compiled.then(
       (module) => {
         try {
@@ -188,167 +217,4 @@ function startWorker({ wasmURL, wasmExecURL } = {}, compiled) {
       cancel,
     });
   }
-}
-
-// start runs the module in this realm. module, if given, is a promise of
-// the compiled smh.wasm, or of null to compile it here (the Worker gets it
-// from the page).
-async function start({ wasmURL, wasmExecURL, module } = {}) {
-  const wasm = new URL(wasmURL ?? "./smh.wasm", import.meta.url).href;
-  const exec = new URL(wasmExecURL ?? "./wasm_exec.js", import.meta.url).href;
-  // Fetch and compile the module while wasm_exec.js loads: neither needs
-  // the other until instantiation, and compiling is most of the start-up.
-  const compiled = module ? module.then((m) => m ?? compile(wasm)) : compile(wasm);
-  compiled.catch(() => {}); // reported below, after the import
-  // wasm_exec.js is a classic script that sets globalThis.Go; importing it
-  // runs it once. Take the class right away: it must match smh.wasm.
-  await import(exec);
-  const Go = globalThis.Go;
-  if (typeof Go !== "function") {
-    throw new Error(`smh-upload: ${exec} did not define Go`);
-  }
-  const go = new Go();
-  const name = `__smhUploadReady_${Math.random().toString(36).slice(2)}`;
-  const ready = new Promise((resolve) => {
-    globalThis[name] = resolve;
-  });
-  go.argv = ["smh.wasm", name];
-  try {
-    const instance = await WebAssembly.instantiate(await compiled, go.importObject);
-    const exited = go.run(instance).then(() => {
-      throw new Error("smh-upload: the module exited before it was ready");
-    });
-    const api = await Promise.race([ready, exited]);
-    const memory = instance.exports.mem;
-    // Bytes of WebAssembly memory in use by the module: what uploads must
-    // not grow (parts stay in the browser, not in Go memory).
-    Object.defineProperty(api, "memoryBytes", { get: () => memory.buffer.byteLength, enumerable: true });
-    return Object.freeze(api);
-  } finally {
-    delete globalThis[name];
-  }
-}
-
-async function compile(url) {
-  const response = await fetch(url);
-  if (!response.ok) {
-    throw new Error(`smh-upload: fetching ${url}: HTTP ${response.status}`);
-  }
-  if (WebAssembly.compileStreaming && response.headers.get("content-type")?.startsWith("application/wasm")) {
-    return WebAssembly.compileStreaming(response);
-  }
-  // A server that does not send application/wasm: compile from the bytes.
-  return WebAssembly.compile(await response.arrayBuffer());
-}
-
-// serveWorker runs in the Worker that startWorker starts, and nowhere else:
-// it serves the page's messages with the module run here. The File or Blob
-// arrives structured-cloned (a handle: no bytes are copied), and every byte
-// is read, hashed and sent from the Worker. It is exported for the Worker's
-// bootstrap and is not part of the API.
-export function serveWorker() {
-  // The module keeps resumable tasks in localStorage, which a Worker lacks: a
-  // map stands in, refreshed from the page with every upload, and every change
-  // is written back to the page's localStorage.
-  const records = new Map();
-  globalThis.localStorage = {
-    getItem: (k) => (records.has(k) ? records.get(k) : null),
-    setItem: (k, v) => {
-      records.set(k, String(v));
-      self.postMessage({ type: "store", key: k, value: String(v) });
-    },
-    removeItem: (k) => {
-      records.delete(k);
-      self.postMessage({ type: "store", key: k, value: null });
-    },
-  };
-
-  function errorFields(err) {
-    const out = { name: err?.name ?? "Error", message: String(err?.message ?? err) };
-    for (const k of ERROR_FIELDS) if (err && typeof err === "object" && k in err) out[k] = err[k];
-    return out;
-  }
-
-  let smhP;
-  let gotModule;
-  const module = new Promise((resolve) => (gotModule = resolve));
-  const tasks = new Map();
-  const tokenWaits = new Map();
-  let nextToken = 0;
-
-  self.onmessage = async (e) => {
-    const m = e.data;
-    if (m.type === "module") {
-      gotModule(m.module); // compiled by the page, or null: compile it here
-      return;
-    }
-    if (m.type === "load") {
-      smhP = start({ wasmURL: m.wasmURL, wasmExecURL: m.wasmExecURL, module });
-      smhP.then(
-        (smh) => self.postMessage({ type: "ready", version: smh.version, memory: smh.memoryBytes }),
-        (err) => self.postMessage({ type: "failed", err: errorFields(err) }),
-      );
-      return;
-    }
-    const smh = await smhP;
-    switch (m.type) {
-      case "upload": {
-        for (const [k, v] of Object.entries(m.records)) records.set(k, v);
-        const options = { ...m.options };
-        const id = m.id;
-        if (m.callbacks.progress) options.onProgress = (p) => self.postMessage({ type: "progress", id, p, memory: smh.memoryBytes });
-        options.onEvent = (ev) => {
-          if (m.callbacks.event || ev.confirmKey) self.postMessage({ type: m.callbacks.event ? "event" : "key", id, ev, key: ev.confirmKey });
-        };
-        if (m.callbacks.token) {
-          options.getAccessToken = () =>
-            new Promise((resolve, reject) => {
-              const t = ++nextToken;
-              tokenWaits.set(t, { resolve, reject });
-              self.postMessage({ type: "token", id, t });
-            });
-        }
-        if (m.options.aborted) {
-          const ac = new AbortController();
-          ac.abort();
-          options.signal = ac.signal;
-        }
-        delete options.aborted;
-        let task;
-        try {
-          task = smh.upload(m.file, options);
-        } catch (err) {
-          self.postMessage({ type: "error", id, err: errorFields(err), memory: smh.memoryBytes });
-          return;
-        }
-        tasks.set(id, task);
-        task.done.then(
-          (v) => self.postMessage({ type: "done", id, v, memory: smh.memoryBytes }),
-          (err) => self.postMessage({ type: "error", id, err: errorFields(err), memory: smh.memoryBytes }),
-        ).finally(() => tasks.delete(id));
-        break;
-      }
-      case "token": {
-        const w = tokenWaits.get(m.t);
-        tokenWaits.delete(m.t);
-        if (m.error !== undefined) w?.reject(new Error(m.error));
-        else w?.resolve(m.token);
-        break;
-      }
-      case "pause":
-      case "resume":
-        tasks.get(m.id)?.[m.type]();
-        break;
-      case "cancel": {
-        const task = tasks.get(m.id);
-        try {
-          await task?.cancel();
-          self.postMessage({ type: "canceled", id: m.id });
-        } catch (err) {
-          self.postMessage({ type: "canceled", id: m.id, err: errorFields(err) });
-        }
-        break;
-      }
-    }
-  };
 }

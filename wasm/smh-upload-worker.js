@@ -1,0 +1,118 @@
+// smh-upload-worker.js: the entry of the dedicated Worker that smh-upload.js
+// starts with new Worker(new URL("./smh-upload-worker.js", import.meta.url),
+// { type: "module" }), which bundlers follow, copy and fingerprint. It runs
+// the module off the page's main thread and is not part of the API.
+
+import { ERROR_FIELDS, start } from "./smh-upload-run.js";
+
+// serveWorker serves the page's messages with the module run here. The File
+// or Blob arrives structured-cloned (a handle: no bytes are copied), and
+// every byte is read, hashed and sent from the Worker.
+function serveWorker() {
+  // The module keeps resumable tasks in localStorage, which a Worker lacks: a
+  // map stands in, refreshed from the page with every upload, and every change
+  // is written back to the page's localStorage.
+  const records = new Map();
+  globalThis.localStorage = {
+    getItem: (k) => (records.has(k) ? records.get(k) : null),
+    setItem: (k, v) => {
+      records.set(k, String(v));
+      self.postMessage({ type: "store", key: k, value: String(v) });
+    },
+    removeItem: (k) => {
+      records.delete(k);
+      self.postMessage({ type: "store", key: k, value: null });
+    },
+  };
+
+  function errorFields(err) {
+    const out = { name: err?.name ?? "Error", message: String(err?.message ?? err) };
+    for (const k of ERROR_FIELDS) if (err && typeof err === "object" && k in err) out[k] = err[k];
+    return out;
+  }
+
+  let smhP;
+  let gotModule;
+  const module = new Promise((resolve) => (gotModule = resolve));
+  const tasks = new Map();
+  const tokenWaits = new Map();
+  let nextToken = 0;
+
+  self.onmessage = async (e) => {
+    const m = e.data;
+    if (m.type === "module") {
+      gotModule(m.module); // compiled by the page, or null: compile it here
+      return;
+    }
+    if (m.type === "load") {
+      smhP = start({ wasm: m.wasm, exec: m.exec, module });
+      smhP.then(
+        (smh) => self.postMessage({ type: "ready", version: smh.version, memory: smh.memoryBytes }),
+        (err) => self.postMessage({ type: "failed", err: errorFields(err) }),
+      );
+      return;
+    }
+    const smh = await smhP;
+    switch (m.type) {
+      case "upload": {
+        for (const [k, v] of Object.entries(m.records)) records.set(k, v);
+        const options = { ...m.options };
+        const id = m.id;
+        if (m.callbacks.progress) options.onProgress = (p) => self.postMessage({ type: "progress", id, p, memory: smh.memoryBytes });
+        options.onEvent = (ev) => {
+          if (m.callbacks.event || ev.confirmKey) self.postMessage({ type: m.callbacks.event ? "event" : "key", id, ev, key: ev.confirmKey });
+        };
+        if (m.callbacks.token) {
+          options.getAccessToken = () =>
+            new Promise((resolve, reject) => {
+              const t = ++nextToken;
+              tokenWaits.set(t, { resolve, reject });
+              self.postMessage({ type: "token", id, t });
+            });
+        }
+        if (m.options.aborted) {
+          const ac = new AbortController();
+          ac.abort();
+          options.signal = ac.signal;
+        }
+        delete options.aborted;
+        let task;
+        try {
+          task = smh.upload(m.file, options);
+        } catch (err) {
+          self.postMessage({ type: "error", id, err: errorFields(err), memory: smh.memoryBytes });
+          return;
+        }
+        tasks.set(id, task);
+        task.done.then(
+          (v) => self.postMessage({ type: "done", id, v, memory: smh.memoryBytes }),
+          (err) => self.postMessage({ type: "error", id, err: errorFields(err), memory: smh.memoryBytes }),
+        ).finally(() => tasks.delete(id));
+        break;
+      }
+      case "token": {
+        const w = tokenWaits.get(m.t);
+        tokenWaits.delete(m.t);
+        if (m.error !== undefined) w?.reject(new Error(m.error));
+        else w?.resolve(m.token);
+        break;
+      }
+      case "pause":
+      case "resume":
+        tasks.get(m.id)?.[m.type]();
+        break;
+      case "cancel": {
+        const task = tasks.get(m.id);
+        try {
+          await task?.cancel();
+          self.postMessage({ type: "canceled", id: m.id });
+        } catch (err) {
+          self.postMessage({ type: "canceled", id: m.id, err: errorFields(err) });
+        }
+        break;
+      }
+    }
+  };
+}
+
+serveWorker();
