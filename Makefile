@@ -56,7 +56,7 @@ vet:
 # The native tests drive the demo in Chromium and run the Worker build in
 # workerd; SMH_REQUIRE_BROWSER makes those tests fail, not skip, if anything
 # they need is missing.
-test-native: wasm worker package $(WORKERD) $(CHROMIUM) $(BENCH_SDK) $(BUNDLERS)
+test-native: wasm worker package $(UPPY_PAGE) $(WORKERD) $(CHROMIUM) $(BENCH_SDK) $(BUNDLERS)
 	SMH_REQUIRE_BROWSER=1 SMH_CHROMIUM=$(CHROMIUM) SMH_WORKERD=$(WORKERD) SMH_WORKER_BUILD=$(CURDIR)/$(WORKER_BUILD) \
 		SMH_NPM_PACKAGE=$(PACKAGE) \
 		$(GO) test -race -count=1 $(PKGS)
@@ -113,11 +113,19 @@ $(CHROMIUM):
 # ---- the demo and its Worker build ----
 
 ## demo: the demo page and token broker on 127.0.0.1:8080 (SMH_DEMO_ADDR), on the embedded emulator unless SMH_* name a library
-demo web: wasm
+demo web: wasm $(UPPY_PAGE)
 	$(GO) run ./web/cmd/smh-demo
 
+# The demo's Uppy page (site/uppy.html): web/page/uppy/main.js bundled with
+# Uppy, pinned with the package tests' tools, by esbuild; the module itself
+# stays the site's own ./smh-upload.js.
+UPPY_PAGE := $(SITE)/uppy.js
+$(UPPY_PAGE): web/page/uppy/main.js wasm/smh-upload-uppy.js $(BUNDLERS)
+	NODE_PATH=$(CURDIR)/$(BUNDLER_DIR)/node_modules $(BUNDLER_DIR)/node_modules/.bin/esbuild web/page/uppy/main.js \
+		--bundle --format=esm --minify --external:./smh-upload.js --outfile=$@ --log-level=warning
+
 ## worker: the demo as a Cloudflare Worker in web/worker/build (deploy with wrangler from web/worker)
-worker: wasm
+worker: wasm $(UPPY_PAGE)
 	$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(WORKER_BUILD)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WORKER_BUILD)/app.wasm ./web/cmd/smh-worker
 	@echo "worker: $$(wc -c < $(WORKER_BUILD)/app.wasm) bytes, $$(gzip -9 -c $(WORKER_BUILD)/app.wasm | wc -c) gzipped"
@@ -127,7 +135,7 @@ $(WORKERD): $(WORKER_DIR)/package.json $(WORKER_DIR)/package-lock.json
 	@touch $@
 
 ## screenshot: refresh web/demo.png, the README's picture of the demo
-screenshot: wasm $(CHROMIUM)
+screenshot: wasm $(UPPY_PAGE) $(CHROMIUM)
 	SMH_REQUIRE_BROWSER=1 SMH_SCREENSHOT=$(CURDIR)/web/demo.png $(GO) test -count=1 -run TestDemoUploadsAFile ./web/
 
 # ---- the emulator ----

@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"hash/crc64"
 	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,6 +43,8 @@ func needBrowser(t *testing.T) string {
 	missing := ""
 	if _, err := fs.Stat(page.FS(), "smh.wasm"); err != nil {
 		missing = "the browser module in web/page/site (make wasm)"
+	} else if _, err := fs.Stat(page.FS(), "uppy.js"); err != nil {
+		missing = "the Uppy page's bundle, web/page/site/uppy.js (make web/page/site/uppy.js)"
 	}
 	bin := os.Getenv("SMH_CHROMIUM")
 	if bin == "" {
@@ -228,4 +232,23 @@ func TestDemoWithoutWorkers(t *testing.T) {
 	d.run(upload(path), done)
 	d.assertStored("demo/no-worker.bin", data)
 	assert.True(t, d.inPage(), "the module ran in the page")
+}
+
+// The demo's Uppy page: two files through Uppy's Dashboard and smh-upload/uppy,
+// one of several parts, both stored with the source's bytes and CRC-64.
+func TestDemoUppyPage(t *testing.T) {
+	d := startDemo(t)
+	d.run(chromedp.Navigate(d.url+"uppy.html"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	big, bigData := d.file("big.bin", 20<<20)
+	small, smallData := d.file("small.bin", 3<<10)
+	d.run(chromedp.SetUploadFiles(chromedp.CSS(`input.uppy-Dashboard-input[name="files[]"]`), []string{big, small}),
+		chromedp.Click(chromedp.CSS(`.uppy-StatusBar-actionBtn--upload`)),
+		waitFor(`document.querySelectorAll("#stored li").length === 2`))
+	for name, data := range map[string][]byte{"big.bin": bigData, "small.bin": smallData} {
+		crc := strconv.FormatUint(crc64.Checksum(data, crc64.MakeTable(crc64.ECMA)), 10)
+		assert.Equal(t, name+": stored as uppy/"+name+", CRC-64 "+crc, d.text(`#stored li[data-name="`+name+`"]`))
+		d.assertStored("uppy/"+name, data)
+	}
+	assert.GreaterOrEqual(t, d.emu.Count("part"), 3, "the big file went in parts")
+	assert.False(t, d.inPage(), "the module ran in a Worker")
 }
