@@ -25,6 +25,10 @@ type Options struct {
 	PartSize int64
 	// Concurrency is the number of parts in flight; default 4.
 	Concurrency int
+	// Slots, if set, is a pool of part slots shared with other tasks: every
+	// part (and a simple upload's one PUT) holds one while it is sent, and
+	// Concurrency is then the pool's size, counted across the tasks.
+	Slots *Slots
 	// ConfirmKey resumes an existing multipart task instead of beginning one.
 	ConfirmKey string
 	// DisableCreateParents turns off creating missing parent folders when
@@ -317,7 +321,7 @@ func (t *Task) runSimple(ctx context.Context) (*FileInfo, error) {
 	})
 	size := t.body.Size()
 	prog := newProgress(t.o.OnProgress, t.clock, t.o.ProgressInterval, size, 1)
-	crc, err := t.sendPart(ctx, s, prog, 0, 0, size)
+	crc, err := t.sendSlotted(ctx, s, prog, 0, 0, size)
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +393,7 @@ func (t *Task) runMultipart(ctx context.Context) (*FileInfo, error) {
 	prog.keep(len(kept), keptBytes)
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(t.o.Concurrency)
+	g.SetLimit(t.o.Slots.limit(t.o.Concurrency))
 	for i := range n {
 		if _, ok := kept[i+1]; ok {
 			continue
@@ -402,7 +406,7 @@ func (t *Task) runMultipart(ctx context.Context) (*FileInfo, error) {
 				return nil // g.Go waited for a slot while another part failed: the group's error stands
 			}
 			off, length := partRange(size, ps, i+1)
-			crc, err := t.sendPart(gctx, s, prog, i+1, off, length)
+			crc, err := t.sendSlotted(gctx, s, prog, i+1, off, length)
 			crcs[i] = crc // each goroutine owns its slot
 			return err
 		})
@@ -570,6 +574,17 @@ func (t *Task) objectURL(info *UploadInfo, n int) string {
 		u += "?partNumber=" + strconv.Itoa(n) + "&uploadId=" + url.QueryEscape(info.UploadID)
 	}
 	return u
+}
+
+// sendSlotted sends part n as sendPart does, holding one of the shared
+// pool's slots (Options.Slots) while it does.
+func (t *Task) sendSlotted(ctx context.Context, s *signer, prog *progressTracker, n int, off, length int64) (uint64, error) {
+	if err := t.o.Slots.acquire(ctx); err != nil {
+		// Paused or cancelled while waiting for a slot.
+		return 0, &Error{Op: "upload", Code: CodeCanceled, Err: cause(ctx)}
+	}
+	defer t.o.Slots.release()
+	return t.sendPart(ctx, s, prog, n, off, length)
 }
 
 // sendPart sends part n (0 for a simple upload) until it is stored and
