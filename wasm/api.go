@@ -14,6 +14,10 @@ import (
 // upload in the module's registry.
 const taskID = "__smhUploadTask"
 
+// slotsID is the non-enumerable property that ties a JS slots object (from
+// slots(n)) to its pool in the module's registry.
+const slotsID = "__smhUploadSlots"
+
 // module is one instance of the JS API: upload() and the methods of the task
 // objects it returns. Its js.Funcs live as long as the module; everything
 // made per call is released when the call ends.
@@ -24,6 +28,7 @@ type module struct {
 	mu      sync.Mutex
 	next    int
 	uploads map[int]*upload
+	pools   map[int]*smh.Slots // by slotsID; a page makes a few and keeps them
 }
 
 // upload is one call of upload().
@@ -34,7 +39,7 @@ type upload struct {
 
 // newAPI returns the object load() resolves to: { upload, version }.
 func newAPI() js.Value {
-	m := &module{uploads: map[int]*upload{}}
+	m := &module{uploads: map[int]*upload{}, pools: map[int]*smh.Slots{}}
 	m.proto = jsObject.New()
 	m.proto.Set("pause", js.FuncOf(m.method(func(u *upload) any { u.job.Pause(); return nil }, nothing)))
 	m.proto.Set("resume", js.FuncOf(m.method(func(u *upload) any { u.job.Resume(); return nil }, nothing)))
@@ -54,7 +59,50 @@ func newAPI() js.Value {
 	api := jsObject.New()
 	api.Set("version", version)
 	api.Set("upload", js.FuncOf(m.upload))
+	api.Set("slots", js.FuncOf(m.slots))
 	return api
+}
+
+// slots is slots(n): a pool of n part slots for upload()'s slots option, so
+// that the uploads given it send n parts at a time between them.
+func (m *module) slots(_ js.Value, args []js.Value) any {
+	// smh-upload-run.js has checked n (a Go callback cannot throw); NewSlots
+	// takes anything below 1 as the default.
+	n := 0
+	if v := arg(args, 0); v.Type() == js.TypeNumber {
+		n = v.Int()
+	}
+	p := smh.NewSlots(n)
+	m.mu.Lock()
+	m.next++
+	id := m.next
+	m.pools[id] = p
+	m.mu.Unlock()
+	o := jsObject.New()
+	o.Set("size", p.Size())
+	d := jsObject.New()
+	d.Set("value", id)
+	jsObject.Call("defineProperty", o, slotsID, d)
+	return jsObject.Call("freeze", o)
+}
+
+// pool finds the pool of a slots option: undefined for none, else an object
+// that this module's slots() made.
+func (m *module) pool(v js.Value) (*smh.Slots, error) {
+	if v.IsUndefined() || v.IsNull() {
+		return nil, nil
+	}
+	if v.Type() == js.TypeObject {
+		if id := v.Get(slotsID); id.Type() == js.TypeNumber {
+			m.mu.Lock()
+			p := m.pools[id.Int()]
+			m.mu.Unlock()
+			if p != nil {
+				return p, nil
+			}
+		}
+	}
+	return nil, typeErrorf("upload options: slots must come from this module's slots()")
 }
 
 // method adapts fn to a task method: it finds the upload of this. A task
@@ -98,6 +146,9 @@ func (m *module) upload(_ js.Value, args []js.Value) any {
 func (m *module) start(file, opts js.Value) (js.Value, error) {
 	a, err := convertUploadArgs(file, opts)
 	if err != nil {
+		return js.Value{}, err
+	}
+	if a.task.Slots, err = m.pool(opts.Get("slots")); err != nil {
 		return js.Value{}, err
 	}
 	a.callbacks()

@@ -40,6 +40,9 @@ export async function start({ wasm, exec, module }) {
       throw new Error("smh-upload: the module exited before it was ready");
     });
     const api = await Promise.race([ready, exited]);
+    // A Go callback cannot throw: slots() checks its argument here.
+    const goSlots = api.slots;
+    api.slots = (n) => goSlots(checkSlots(n));
     const memory = instance.exports.mem;
     // Bytes of WebAssembly memory in use by the module: what uploads must
     // not grow (parts stay in the browser, not in Go memory).
@@ -61,4 +64,10 @@ export async function compile(url) {
   }
   // A server that does not send application/wasm: compile from the bytes.
   return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/** checkSlots returns n, the size of a pool of part slots, or throws a TypeError. */
+export function checkSlots(n) {
+  if (!Number.isInteger(n) || n < 1) throw new TypeError("smh-upload: slots: the size must be an integer of 1 or more");
+  return n;
 }

@@ -7,7 +7,7 @@ export interface SMHUploadOptions<M extends Meta = Meta, B extends Body = Body>
   extends PluginOpts, Omit<UploadOptions, "path" | "signal" | "onProgress"> {
   /** Target path of a file: a function of the Uppy file, or a prefix for its name; default the name. */
   path?: string | ((file: UppyFile<M, B>) => string);
-  /** Files uploading at once, each with `concurrency` parts in flight; default 2. */
+  /** Files uploading at once; default 3. Their parts share one pool of `concurrency` part slots (default 4). */
   limit?: number;
   /** Options of load(), which the plugin calls once per page. */
   load?: LoadOptions;

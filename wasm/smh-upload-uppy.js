@@ -19,9 +19,10 @@ export default class SMHUpload extends BasePlugin {
   static VERSION = "0.1.0";
 
   #tasks = new Map(); // Uppy file id → the module's task
+  #slots; // the part slots every file of this Uppy shares
 
   constructor(uppy, opts) {
-    super(uppy, { limit: 2, resume: true, ...opts });
+    super(uppy, { limit: 3, resume: true, ...opts });
     this.id = this.opts.id ?? "SMHUpload";
     this.type = "uploader";
   }
@@ -56,9 +57,12 @@ export default class SMHUpload extends BasePlugin {
   #onRemoved = (file) => { this.#tasks.get(file?.id)?.cancel().catch(() => {}); };
   #onCancelAll = () => { for (const task of this.#tasks.values()) task.cancel().catch(() => {}); };
 
-  // upload runs fileIDs, at most opts.limit files at a time.
+  // upload runs fileIDs, at most opts.limit files at a time, all of them
+  // sending opts.concurrency parts at a time between them (one pool of part
+  // slots for the plugin, so more files do not mean more parts in flight).
   #upload = async (fileIDs) => {
     const smh = await load(this.opts.load);
+    this.#slots ??= smh.slots(this.opts.concurrency ?? 4);
     const files = this.uppy.getFilesByIds(fileIDs);
     this.uppy.emit("upload-start", files);
     let next = 0;
@@ -77,6 +81,7 @@ export default class SMHUpload extends BasePlugin {
     try {
       task = smh.upload(file.data, {
         ...options,
+        slots: this.#slots,
         path: target,
         onProgress: (p) => {
           if (current()) this.uppy.emit("upload-progress", current(), { uploader: this, bytesUploaded: p.loaded, bytesTotal: p.total });

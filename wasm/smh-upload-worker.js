@@ -35,6 +35,7 @@ function serveWorker() {
   let gotModule;
   const module = new Promise((resolve) => (gotModule = resolve));
   const tasks = new Map();
+  const pools = new Map(); // the page's slots() id → this module's pool
   const tokenWaits = new Map();
   let nextToken = 0;
 
@@ -76,6 +77,11 @@ function serveWorker() {
           options.signal = ac.signal;
         }
         delete options.aborted;
+        if (m.options.slots) {
+          const { id, size } = m.options.slots;
+          if (!pools.has(id)) pools.set(id, smh.slots(size));
+          options.slots = pools.get(id);
+        }
         let task;
         try {
           task = smh.upload(m.file, options);

@@ -34,6 +34,17 @@ export interface SMHUpload {
    * InvalidConcurrency, InvalidInput).
    */
   upload(file: Blob | File, options: UploadOptions): UploadTask;
+  /**
+   * A pool of `size` part slots to share between uploads (their `slots` option): they then send
+   * `size` parts at a time between them, taking turns, however many files there are. A small
+   * file's single PUT takes a slot too. Throws a TypeError unless size is an integer of 1 or more.
+   */
+  slots(size: number): Slots;
+}
+
+/** A pool of part slots from `slots()`, for the `slots` option of this module's uploads. */
+export interface Slots {
+  readonly size: number;
 }
 
 export type Conflict = "rename" | "overwrite" | "ask";
@@ -61,8 +72,10 @@ export interface UploadOptions {
   trafficLimit?: number;
   /** Part size in bytes, 1 MiB to 5 GiB; default 8 MiB, grown so a file needs at most 10,000 parts. */
   partSize?: number;
-  /** Parts in flight; default 4. */
+  /** Parts in flight; default 4. With `slots`, the pool's size counts instead, across its uploads. */
   concurrency?: number;
+  /** A pool of part slots shared with other uploads (from `slots()`). */
+  slots?: Slots;
   /** Milliseconds a part may send nothing before it is aborted and retried (code "Stalled"); default 60000. */
   stallTimeout?: number;
   /** Create missing parent folders when SMH answers DirectoryNotFound; default true. */

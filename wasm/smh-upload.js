@@ -19,7 +19,7 @@
 // Vite and webpack find, copy and fingerprint exactly these forms, and a
 // browser resolves them next to this file when it is served unbundled.
 
-import { ERROR_FIELDS, compile, start } from "./smh-upload-run.js";
+import { ERROR_FIELDS, checkSlots, compile, start } from "./smh-upload-run.js";
 
 let loading;
 
@@ -119,6 +119,8 @@ function spawnWorker() {
 function startWorker({ wasm, exec }, compiled) {
   const worker = spawnWorker();
   const uploads = new Map();
+  const pools = new WeakMap(); // slots() objects → their ids
+  let nextPool = 0;
   let memory = 0;
   let nextID = 0;
   return new Promise((resolveAPI, rejectAPI) => {
@@ -130,7 +132,7 @@ function startWorker({ wasm, exec }, compiled) {
       switch (m.type) {
         case "ready":
           worker.onerror = (ev) => console.error("smh-upload: worker error:", ev.message ?? ev);
-          resolveAPI(Object.freeze({ version: m.version, get memoryBytes() { return memory; }, upload }));
+          resolveAPI(Object.freeze({ version: m.version, get memoryBytes() { return memory; }, upload, slots }));
           break;
         case "failed":
           rejectAPI(toError(m.err));
@@ -186,6 +188,14 @@ function startWorker({ wasm, exec }, compiled) {
     );
   });
 
+  // slots(n) is the Worker's pool of n part slots, known here by an id:
+  // the Worker makes its pool when an upload first names it.
+  function slots(n) {
+    const s = Object.freeze({ size: checkSlots(n) });
+    pools.set(s, ++nextPool);
+    return s;
+  }
+
   function upload(file, options) {
     if (!(file instanceof Blob)) throw new TypeError("smh-upload: upload: the file must be a File or a Blob");
     if (options === null || typeof options !== "object") throw new TypeError("smh-upload: upload: the options must be an object");
@@ -194,6 +204,10 @@ function startWorker({ wasm, exec }, compiled) {
       if (f != null && typeof f !== "function") throw new TypeError(`smh-upload: upload options: ${name} must be a function`);
     }
     if (signal != null && !(signal instanceof AbortSignal)) throw new TypeError("smh-upload: upload options: signal must be an AbortSignal");
+    if (data.slots != null) {
+      if (!pools.has(data.slots)) throw new TypeError("smh-upload: upload options: slots must come from this module's slots()");
+      data.slots = { id: pools.get(data.slots), size: data.slots.size };
+    }
     const id = ++nextID;
     const rec = { onProgress, onEvent, getAccessToken, confirmKey: "", canceled: [] };
     const done = new Promise((resolve, reject) => Object.assign(rec, { resolve, reject }));

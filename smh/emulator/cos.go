@@ -384,6 +384,7 @@ func (c *cosCall) put() {
 		op = "part"
 	}
 	e.count(op)
+	defer e.putStarted()()
 	if !e.delay(r) {
 		abort()
 	}

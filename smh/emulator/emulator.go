@@ -147,6 +147,7 @@ type Emulator struct {
 	files      map[string]*node // confirmed files by COS object key (downloads)
 	pruneAt    int              // prune expired download credentials when len(issues) reaches it
 	counts     map[string]int
+	puts       int // object and part PUTs in flight, for put.peak
 	apiFaults  map[string][]*fault
 	cosFaults  []*fault
 	resets     int
@@ -249,7 +250,8 @@ func (e *Emulator) LibrarySecret() string { return e.cfg.LibrarySecret }
 // object PUTs. The plain COS calls (Config.COSSecretID) count as cos.list (ListMultipartUploads),
 // cos.init, cos.parts (ListParts), part (UploadPart), object.put, cos.complete and cos.abort.
 // api.preflight and cos.preflight count the CORS preflights (OPTIONS) each host answered, and
-// confirm.crc64 the confirms whose body carried a crc64.
+// confirm.crc64 the confirms whose body carried a crc64; put.peak is the most object and part PUTs that
+// were in flight at once.
 func (e *Emulator) Count(op string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -274,6 +276,19 @@ func (e *Emulator) ResetCounts() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	clear(e.counts)
+}
+
+// putStarted counts a PUT in flight, keeping the peak as put.peak, until the returned func is called.
+func (e *Emulator) putStarted() (done func()) {
+	e.mu.Lock()
+	e.puts++
+	e.counts["put.peak"] = max(e.counts["put.peak"], e.puts)
+	e.mu.Unlock()
+	return func() {
+		e.mu.Lock()
+		e.puts--
+		e.mu.Unlock()
+	}
 }
 
 func (e *Emulator) count(op string) {

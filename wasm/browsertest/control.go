@@ -25,7 +25,7 @@ import (
 // ops are the emulator operations whose counters /counts reports.
 var ops = []string{
 	"token.create", "token.renew", "begin.multipart", "begin.simple", "renew", "status", "confirm", "cancel",
-	"directory.create", "file.head", "part", "object.put", "part.expired",
+	"directory.create", "file.head", "part", "object.put", "part.expired", "put.peak",
 }
 
 // holdTimeout bounds how long a held part and a /held wait last, so a

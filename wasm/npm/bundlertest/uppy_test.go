@@ -101,4 +101,5 @@ func TestUppyDashboard(t *testing.T) {
 		s.assertStored("uppy/"+name, data)
 	}
 	assert.Equal(t, "3", s.eval(`String(uppy.getFiles().filter((f) => f.progress.uploadComplete).length)`), "Uppy counts three files done")
+	assert.Equal(t, 2, s.emu.Count("put.peak"), "the files shared the plugin's two part slots (concurrency: 2)")
 }
