@@ -36,30 +36,38 @@ type demo struct {
 	ctx context.Context
 }
 
-// browserRequired: make test sets SMH_REQUIRE_BROWSER so that a missing
-// module build or browser fails the run instead of skipping the test.
+// needModule skips the test, or fails it under make test (which sets
+// SMH_REQUIRE_BROWSER so that a missing build fails the run), unless make
+// wasm has put these files of the browser module into web/page/site.
+func needModule(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if _, err := fs.Stat(page.FS(), name); err != nil {
+			skipOrFail(t, "the browser module's "+name+" in web/page/site (make wasm)")
+		}
+	}
+}
+
+// needBrowser is needModule for smh.wasm, and Chromium.
 func needBrowser(t *testing.T) string {
 	t.Helper()
-	missing := ""
-	if _, err := fs.Stat(page.FS(), "smh.wasm"); err != nil {
-		missing = "the browser module in web/page/site (make wasm)"
-	} else if _, err := fs.Stat(page.FS(), "uppy.js"); err != nil {
-		missing = "the Uppy page's bundle, web/page/site/uppy.js (make web/page/site/uppy.js)"
-	}
+	needModule(t, "smh.wasm")
 	bin := os.Getenv("SMH_CHROMIUM")
 	if bin == "" {
 		bin = "/usr/bin/chromium"
 	}
-	if _, err := os.Stat(bin); err != nil && missing == "" {
-		missing = "Chromium at " + bin
-	}
-	if missing != "" {
-		if os.Getenv("SMH_REQUIRE_BROWSER") != "" {
-			t.Fatalf("needs %s", missing)
-		}
-		t.Skipf("needs %s: run make test", missing)
+	if _, err := os.Stat(bin); err != nil {
+		skipOrFail(t, "Chromium at "+bin)
 	}
 	return bin
+}
+
+func skipOrFail(t *testing.T, missing string) {
+	t.Helper()
+	if os.Getenv("SMH_REQUIRE_BROWSER") != "" {
+		t.Fatalf("needs %s", missing)
+	}
+	t.Skipf("needs %s: run make test", missing)
 }
 
 // startDemo serves the demo on the embedded emulator and opens it in
@@ -237,6 +245,9 @@ func TestDemoWithoutWorkers(t *testing.T) {
 // The demo's Uppy page: two files through Uppy's Dashboard and smh-upload/uppy,
 // one of several parts, both stored with the source's bytes and CRC-64.
 func TestDemoUppyPage(t *testing.T) {
+	if _, err := fs.Stat(page.FS(), "uppy.js"); err != nil {
+		skipOrFail(t, "the Uppy page's bundle, web/page/site/uppy.js (make web/page/site/uppy.js)")
+	}
 	d := startDemo(t)
 	d.run(chromedp.Navigate(d.url+"uppy.html"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
 	big, bigData := d.file("big.bin", 20<<20)
