@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/smhupload/smh-upload/internal/headless"
 	"github.com/smhupload/smh-upload/smh/emulator"
 	"github.com/smhupload/smh-upload/web"
 	"github.com/smhupload/smh-upload/web/page"
@@ -88,36 +88,14 @@ func startDemo(t *testing.T, wrap ...func(http.Handler) http.Handler) *demo {
 	go srv.Serve(ln)
 	t.Cleanup(func() { _ = srv.Close() })
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1100, 1300),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(browserLog(t)))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
+		headless.Options(bin, t.TempDir(), chromedp.WindowSize(1100, 1300))...)
+	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(headless.Errorf(t.Logf)))
 	ctx, cancelC := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	d := &demo{t: t, emu: emu, url: "http://" + ln.Addr().String() + "/", ctx: ctx}
 	d.run(chromedp.Navigate(d.url), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
 	return d
-}
-
-// browserLog drops the protocol-version noise chromedp prints with a newer
-// Chromium (it is not a failure) and keeps everything else.
-func browserLog(t *testing.T) func(string, ...any) {
-	return func(format string, args ...any) {
-		if strings.Contains(format, "could not unmarshal event") {
-			return
-		}
-		t.Logf(format, args...)
-	}
 }
 
 func (d *demo) file(name string, size int) (string, []byte) {

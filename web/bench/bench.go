@@ -49,6 +49,7 @@ import (
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/smhupload/smh-upload/internal/headless"
 	"github.com/smhupload/smh-upload/smh"
 	"github.com/smhupload/smh-upload/smh/emulator"
 )
@@ -676,25 +677,11 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 	}
 	defer os.RemoveAll(profile)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(h.cfg.Chromium),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(parent, opts...)
+	actx, cancelA := chromedp.NewExecAllocator(parent, headless.Options(h.cfg.Chromium, profile)...)
 	defer cancelA()
-	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(func(format string, args ...any) {
-		if !strings.Contains(format, "could not unmarshal event") { // protocol-version noise, not a failure
-			h.cfg.Logf("chromium: "+format, args...)
-		}
-	}))
+	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(headless.Errorf(func(format string, args ...any) {
+		h.cfg.Logf("chromium: "+format, args...)
+	})))
 	defer cancelB()
 	ctx, cancelT := context.WithTimeout(bctx, h.cfg.RunTimeout)
 	defer cancelT()

@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/smhupload/smh-upload/internal/headless"
 	"github.com/smhupload/smh-upload/smh/emulator"
 	"github.com/smhupload/smh-upload/web"
 )
@@ -190,23 +191,8 @@ func serve(t *testing.T, dist, chromium, csp string) *site {
 	go srv.Serve(ln)
 	t.Cleanup(func() { _ = srv.Close() })
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(func(format string, args ...any) {
-		if !strings.Contains(format, "could not unmarshal event") { // protocol-version noise of a newer Chromium
-			t.Logf(format, args...)
-		}
-	}))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), headless.Options(chromium, t.TempDir())...)
+	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(headless.Errorf(t.Logf)))
 	ctx, cancelC := context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	s.ctx = ctx
