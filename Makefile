@@ -41,7 +41,7 @@ PKG_STAGE   := $(DIST)/npm
 BUNDLER_DIR := $(NPM_DIR)/bundlertest
 BUNDLERS    := $(BUNDLER_DIR)/node_modules/.bin/vite
 
-.PHONY: package publish-check all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
+.PHONY: size package publish-check all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
 
 all: test
 
@@ -80,6 +80,12 @@ wasm:
 	@raw=$$(wc -c < $(DIST)/smh.wasm); gz=$$(wc -c < $(DIST)/smh.wasm.gz); br=$$(wc -c < $(DIST)/smh.wasm.br); \
 		echo "smh.wasm: $$raw bytes raw, $$gz gzip -9 (budget $(WASM_GZIP_BUDGET)), $$br Brotli 11"; \
 		if [ $$gz -gt $(WASM_GZIP_BUDGET) ]; then echo "wasm: smh.wasm is over its gzip budget" >&2; exit 1; fi
+
+## size: what each Go package adds to smh.wasm's code, largest first (an unstripped build of the same code, whose name section names every function)
+size:
+	@mkdir -p $(BIN)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-X main.version=$(VERSION)' -o $(BIN)/smh-names.wasm ./wasm
+	$(GO) run ./wasm/internal/wasmsize/cmd -top 25 $(BIN)/smh-names.wasm
 
 # ---- the npm package ----
 
