@@ -22,6 +22,8 @@ WORKER_DIR   := web/worker
 WORKER_BUILD := $(WORKER_DIR)/build
 WORKERD      := $(CURDIR)/$(WORKER_DIR)/node_modules/.bin/workerd
 EMULATOR_FLAGS ?=
+# SDKs default to https: for the storage host; a page on http://localhost calls plain HTTP (EMULATOR_TLS=).
+EMULATOR_TLS   ?= -tls
 # The browser benchmark's competitor, cos-js-sdk-v5, pinned in web/bench/package-lock.json.
 BENCH_DIR    := web/bench
 BENCH_SDK    := $(BENCH_DIR)/node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js
@@ -148,9 +150,9 @@ screenshot: wasm $(UPPY_PAGE) $(CHROMIUM)
 
 # ---- the emulator ----
 
-## emulator: the SMH + COS emulator for any SMH client: HTTPS, API on 127.0.0.1:8090, first stdout line is JSON
+## emulator: the SMH + COS emulator for any SMH client: HTTPS (EMULATOR_TLS= for HTTP), API on 127.0.0.1:8090, first stdout line is JSON
 emulator:
-	$(GO) run ./smh/cmd/smh-emulator -tls $(EMULATOR_FLAGS)
+	$(GO) run ./smh/cmd/smh-emulator $(EMULATOR_TLS) $(EMULATOR_FLAGS)
 
 ## test-node: a whole upload by the wire format, from Node with fetch alone, against the built emulator
 test-node:
