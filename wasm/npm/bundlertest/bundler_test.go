@@ -15,6 +15,7 @@ import (
 	"hash/crc64"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,16 +191,47 @@ func serve(t *testing.T, dist, chromium, csp string) *site {
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { _ = srv.Close() })
+	s.open(chromium, "http://"+ln.Addr().String()+"/")
+	return s
+}
 
+// open opens url in headless Chromium with a fresh profile and waits for
+// the app to be ready.
+func (s *site) open(chromium, url string) {
+	t := s.t
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), headless.Options(chromium, t.TempDir())...)
 	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(headless.Errorf(t.Logf)))
 	ctx, cancelC := context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	s.ctx = ctx
-	s.do(chromedp.Navigate("http://"+ln.Addr().String()+"/"),
+	s.do(chromedp.Navigate(url),
 		chromedp.Poll[chromedp.Void](`document.body.dataset.ready === "true" || document.body.dataset.error !== undefined`))
 	require.Empty(t, s.eval(`document.body.dataset.error ?? ""`), "the app failed to load the module")
-	return s
+}
+
+// The README's own steps: a Vite app with the package installed from the
+// tarball and the README's two lines, built and served from one origin,
+// uploading to the standalone emulator over plain HTTP (make emulator
+// EMULATOR_TLS=) on others, cross-origin, with the ready line's token.
+func TestReadmeViteApp(t *testing.T) {
+	tarball, chromium := need(t)
+	dir := newApp(t, tarball, "readme/index.html", "readme/main.js")
+	run(t, dir, tool("vite"), "build", "--logLevel", "warn")
+	emu, err := emulator.Start(emulator.Config{AccessToken: "readme-token-0001"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = emu.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.FileServerFS(os.DirFS(filepath.Join(dir, "dist")))}
+	go srv.Serve(ln)
+	t.Cleanup(func() { _ = srv.Close() })
+
+	s := &site{t: t, emu: emu.Emulator}
+	q := url.Values{"endpoint": {emu.Endpoint}, "libraryId": {emu.LibraryID()}, "accessToken": {"readme-token-0001"}}
+	s.open(chromium, "http://"+ln.Addr().String()+"/?"+q.Encode())
+	data := s.upload("readme.bin", 9<<20+3) // two parts of the default 8 MiB
+	s.assertStored("readme.bin", data)
+	assert.Equal(t, 2, emu.Count("part"))
 }
 
 func (s *site) do(actions ...chromedp.Action[chromedp.Void]) {
