@@ -199,6 +199,7 @@ type Report struct {
 	Machine     Machine     `json:"machine"`
 	WasmRaw     int64       `json:"wasmBytes"`
 	WasmGzip    int64       `json:"wasmGzipBytes"`
+	WasmBrotli  int64       `json:"wasmBrotliBytes"`
 	Module      string      `json:"moduleVersion"`
 	COSSDK      string      `json:"cosSdkVersion"`
 	Rows        []Row       `json:"rows"`
@@ -412,8 +413,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	var err error
-	if rep.WasmRaw, rep.WasmGzip, err = gzipSize(filepath.Join(cfg.WorkDir, "site", "module", "smh.wasm")); err != nil {
+	wasm := filepath.Join(cfg.WorkDir, "site", "module", "smh.wasm")
+	if rep.WasmRaw, rep.WasmGzip, err = gzipSize(wasm); err != nil {
 		return nil, err
+	}
+	// The Brotli size is that of the smh.wasm.br make wasm writes beside it (0 when there is none):
+	// Brotli 11 takes seconds to compute here.
+	if st, err := os.Stat(wasm + ".br"); err == nil {
+		rep.WasmBrotli = st.Size()
 	}
 	needCOS := slices.ContainsFunc(cfg.Contestants, func(c Contestant) bool { return c.Kind == KindCOS })
 	if needCOS {

@@ -75,6 +75,8 @@ func TestHarness(t *testing.T) {
 		assert.Positive(t, row.MedianMiB, row.Name)
 	}
 	assert.Positive(t, rep.WasmGzip)
+	assert.Positive(t, rep.WasmBrotli, "make wasm writes smh.wasm.br")
+	assert.Less(t, rep.WasmBrotli, rep.WasmGzip)
 	var text, md strings.Builder
 	rep.WriteText(&text)
 	rep.WriteMarkdown(&md, "go test ./web/bench")

@@ -17,7 +17,7 @@ func (rep *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "%s, %d round(s), source CRC-64 %s; %s, %d CPUs, %s; load %s → %s\n",
 		size(rep.Size), rep.Rounds, rep.SourceCRC64, rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.Go,
 		rep.Machine.LoadStart, rep.Machine.LoadEnd)
-	fmt.Fprintf(w, "smh.wasm %s: %d bytes, %d gzipped; cos-js-sdk-v5 %s\n\n", rep.Module, rep.WasmRaw, rep.WasmGzip, rep.COSSDK)
+	fmt.Fprintf(w, "smh.wasm %s: %d bytes, %d gzipped, %d Brotli; cos-js-sdk-v5 %s\n\n", rep.Module, rep.WasmRaw, rep.WasmGzip, rep.WasmBrotli, rep.COSSDK)
 	fmt.Fprintf(w, "%-42s %18s %6s %8s %31s %5s %6s %13s %11s %6s %6s %6s %6s %11s %6s %5s %4s\n",
 		"uploader", "MiB/s med (range)", "ratio", "done s", "CPU/GiB brw/rnd/net/oth=chrome", "×lim", "server",
 		"main cpu/busy", "stalls", "heap", "AB+", "wasm+", "rss+", "ready (own)", "req/pt", "noisy", "ok")
@@ -68,9 +68,9 @@ func (rep *Report) WriteMarkdown(w io.Writer, command string) {
 			r.Name, speed(r), ratio(r), r.Seconds, r.PerGiB.breakdown(), cpuRatio(r, lim), r.PerGiB.Server, r.MainCPU, r.MainBusy, stalls(r), mib(r.HeapPeak), mib(r.ABGrowth),
 			mib(r.WasmGrowth), mib(r.RSSGrowth), ready(r), r.PerPart, okText(r))
 	}
-	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), %s; smh.wasm %.2f MiB, %.2f MiB gzipped.",
+	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), %s; smh.wasm %.2f MiB, %.2f MiB gzipped, %.2f MiB Brotli.",
 		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.Go,
-		mib(rep.WasmRaw), mib(rep.WasmGzip))
+		mib(rep.WasmRaw), mib(rep.WasmGzip), mib(rep.WasmBrotli))
 	fmt.Fprintf(w, " Speed and CPU are medians, stalls and memory the worst run. `%s`, %s.", command, rep.Date.Format("2006-01-02"))
 	if n := rep.noisyRuns(); n > 0 {
 		fmt.Fprintf(w, " %d of %d runs were noisy (processes outside the benchmark used more than %.1f core).", n, len(rep.Runs), NoisyCores)
