@@ -3,6 +3,7 @@ package smh
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"time"
 )
@@ -132,6 +133,17 @@ func (q *Queue) Add(body Body, o Options) (int, error) {
 	return i, nil
 }
 
+// reject records a file that cannot be queued as failed with err, so that
+// it is among the queue's outcomes; RetryFailed leaves it alone.
+func (q *Queue) reject(path string, err error) {
+	q.mu.Lock()
+	f := &queued{file: QueueFile{Index: len(q.files), Path: path, State: FileFailed, Err: err}}
+	q.files = append(q.files, f)
+	q.changedLocked()
+	q.mu.Unlock()
+	q.emit([]QueueFile{f.file})
+}
+
 // Start starts the queue; files added later start as slots free.
 func (q *Queue) Start() {
 	q.mu.Lock()
@@ -198,9 +210,13 @@ func (q *Queue) Cancel(ctx context.Context) error {
 	for _, f := range q.snapshot() {
 		if f.State == FileFailed { // its run had ended: the cancel deleted its parts
 			q.mu.Lock()
-			q.files[f.Index].file.State = FileCanceled
+			qf := q.files[f.Index]
+			qf.file.State = FileCanceled
 			q.changedLocked()
 			q.mu.Unlock()
+			if c, ok := qf.body.(io.Closer); ok {
+				_ = c.Close()
+			}
 		}
 	}
 	return first
@@ -215,7 +231,7 @@ func (q *Queue) RetryFailed() {
 		return
 	}
 	for _, f := range q.files {
-		if f.file.State != FileFailed {
+		if f.file.State != FileFailed || f.body == nil { // a rejected file cannot run
 			continue
 		}
 		if k := ConfirmKeyOf(f.file.Err); k != "" && f.body.Size() >= SimpleThreshold {
@@ -305,6 +321,9 @@ func (q *Queue) await(f *queued, job *Job) {
 	fi, err := job.Result()
 	q.mu.Lock()
 	q.running--
+	if c, ok := f.body.(io.Closer); ok && (err == nil || errors.Is(err, ErrCanceled)) {
+		_ = c.Close() // stored or cancelled: nothing reads it again (a failed file keeps it for RetryFailed)
+	}
 	switch {
 	case err == nil:
 		f.file.State, f.file.Info = FileDone, fi
