@@ -73,12 +73,13 @@ type Queue struct {
 	began    time.Time
 	loaded   int64 // bytes of finished files plus the progress of running ones
 	total    int64
-	changed  chan struct{} // closed and replaced on every change, for Wait
+	states   map[string]int // files by state, so that Progress does not walk them all
+	changed  chan struct{}  // closed and replaced on every change, for Wait
 }
 
 type queued struct {
 	body   Body
-	o      Options
+	task   *Task // made by Add; a retry runs it again
 	job    *Job
 	loaded int64
 	file   QueueFile
@@ -103,25 +104,41 @@ func NewQueue(c *Client, put PartPutter, o QueueOptions) (*Queue, error) {
 	if clock == nil {
 		clock = c.clock
 	}
-	return &Queue{c: c, put: put, o: o, slots: NewSlots(o.Concurrency), clock: clock, changed: make(chan struct{})}, nil
+	return &Queue{c: c, put: put, o: o, slots: NewSlots(o.Concurrency), clock: clock,
+		states: map[string]int{}, changed: make(chan struct{})}, nil
+}
+
+// setLocked moves f to state.
+func (q *Queue) setLocked(f *queued, state string) {
+	if f.file.State != "" {
+		q.states[f.file.State]--
+	}
+	q.states[state]++
+	f.file.State = state
 }
 
 // Add queues body to be uploaded with o (its Slots and OnProgress are the
 // queue's). It checks o as NewTask does, and returns the file's index.
 func (q *Queue) Add(body Body, o Options) (int, error) {
+	f := &queued{body: body, file: QueueFile{Path: o.Path}}
 	o.Slots = q.slots
 	if o.Clock == nil {
 		o.Clock = q.clock
 	}
-	if _, err := NewTask(q.c, q.put, body, o); err != nil {
+	o.OnProgress = func(p Progress) { q.fileProgress(f, p.Loaded) }
+	task, err := NewTask(q.c, q.put, body, o)
+	if err != nil {
 		return -1, err
 	}
+	f.task = task
 	q.mu.Lock()
 	i := len(q.files)
-	f := &queued{body: body, o: o, file: QueueFile{Index: i, Path: o.Path, State: FilePending}}
+	f.file.Index = i
 	if q.canceled {
-		f.file.State, f.file.Err = FileCanceled, canceledError(nil, "")
+		q.setLocked(f, FileCanceled)
+		f.file.Err = canceledError(nil, "")
 	} else {
+		q.setLocked(f, FilePending)
 		q.pending = append(q.pending, i)
 	}
 	q.files = append(q.files, f)
@@ -137,7 +154,8 @@ func (q *Queue) Add(body Body, o Options) (int, error) {
 // it is among the queue's outcomes; RetryFailed leaves it alone.
 func (q *Queue) reject(path string, err error) {
 	q.mu.Lock()
-	f := &queued{file: QueueFile{Index: len(q.files), Path: path, State: FileFailed, Err: err}}
+	f := &queued{file: QueueFile{Index: len(q.files), Path: path, Err: err}}
+	q.setLocked(f, FileFailed)
 	q.files = append(q.files, f)
 	q.changedLocked()
 	q.mu.Unlock()
@@ -188,38 +206,49 @@ func (q *Queue) Cancel(ctx context.Context) error {
 	var events []QueueFile
 	for _, i := range q.pending {
 		f := q.files[i]
-		f.file.State, f.file.Err = FileCanceled, canceledError(nil, "")
+		q.setLocked(f, FileCanceled)
+		f.file.Err = canceledError(nil, "")
 		events = append(events, f.file)
 	}
 	q.pending = nil
-	var jobs []*Job
+	var running, failed []*queued // the failed ones' runs have ended: await will not see their cancel
 	for _, f := range q.files {
-		if f.job != nil && (f.file.State == FileUploading || f.file.State == FileFailed) {
-			jobs = append(jobs, f.job)
+		switch {
+		case f.job == nil:
+		case f.file.State == FileUploading:
+			running = append(running, f)
+		case f.file.State == FileFailed:
+			failed = append(failed, f)
 		}
 	}
 	q.changedLocked()
 	q.mu.Unlock()
 	q.emit(events)
 	var first error
-	for _, j := range jobs {
-		if err := j.Cancel(ctx); err != nil && first == nil {
+	for _, f := range append(running, failed...) {
+		if err := f.job.Cancel(ctx); err != nil && first == nil {
 			first = err
 		}
 	}
-	for _, f := range q.snapshot() {
-		if f.State == FileFailed { // its run had ended: the cancel deleted its parts
-			q.mu.Lock()
-			qf := q.files[f.Index]
-			qf.file.State = FileCanceled
-			q.changedLocked()
-			q.mu.Unlock()
-			if c, ok := qf.body.(io.Closer); ok {
-				_ = c.Close()
-			}
-		}
+	q.mu.Lock()
+	events = events[:0]
+	for _, f := range failed {
+		q.setLocked(f, FileCanceled)
+		closeBody(f)
+		events = append(events, f.file)
 	}
+	q.changedLocked()
+	q.mu.Unlock()
+	q.emit(events)
 	return first
+}
+
+// closeBody closes f's file, if it is one that opens when read: stored or
+// cancelled, nothing reads it again (a failed one stays for RetryFailed).
+func closeBody(f *queued) {
+	if c, ok := f.body.(io.Closer); ok {
+		_ = c.Close()
+	}
 }
 
 // RetryFailed queues the failed files again; each resumes from the parts
@@ -234,10 +263,10 @@ func (q *Queue) RetryFailed() {
 		if f.file.State != FileFailed || f.body == nil { // a rejected file cannot run
 			continue
 		}
-		if k := ConfirmKeyOf(f.file.Err); k != "" && f.body.Size() >= SimpleThreshold {
-			f.o.ConfirmKey = k // a simple upload starts over; a multipart one resumes
-		}
-		f.job, f.file.State, f.file.Err = nil, FilePending, nil
+		// The same task runs again: a multipart one resumes from the parts
+		// its key holds, a simple one starts over.
+		q.setLocked(f, FilePending)
+		f.job, f.file.Err = nil, nil
 		q.loaded -= f.loaded
 		f.loaded = 0
 		q.pending = append(q.pending, f.file.Index)
@@ -297,16 +326,8 @@ func (q *Queue) kickLocked() []QueueFile {
 	for q.started && !q.paused && !q.canceled && q.running < q.o.Files && len(q.pending) > 0 {
 		f := q.files[q.pending[0]]
 		q.pending = q.pending[1:]
-		o := f.o
-		o.OnProgress = func(p Progress) { q.fileProgress(f, p.Loaded) }
-		task, err := NewTask(q.c, q.put, f.body, o) // checked by Add: cannot fail here
-		if err != nil {
-			f.file.State, f.file.Err = FileFailed, err
-			events = append(events, f.file)
-			continue
-		}
-		f.job = NewJob(task)
-		f.file.State = FileUploading
+		f.job = NewJob(f.task)
+		q.setLocked(f, FileUploading)
 		q.running++
 		events = append(events, f.file)
 		job := f.job
@@ -321,18 +342,20 @@ func (q *Queue) await(f *queued, job *Job) {
 	fi, err := job.Result()
 	q.mu.Lock()
 	q.running--
-	if c, ok := f.body.(io.Closer); ok && (err == nil || errors.Is(err, ErrCanceled)) {
-		_ = c.Close() // stored or cancelled: nothing reads it again (a failed file keeps it for RetryFailed)
-	}
 	switch {
 	case err == nil:
-		f.file.State, f.file.Info = FileDone, fi
+		q.setLocked(f, FileDone)
+		f.file.Info = fi
 		q.loaded += f.body.Size() - f.loaded
 		f.loaded = f.body.Size()
+		closeBody(f)
 	case errors.Is(err, ErrCanceled):
-		f.file.State, f.file.Err = FileCanceled, err
+		q.setLocked(f, FileCanceled)
+		f.file.Err = err
+		closeBody(f)
 	default:
-		f.file.State, f.file.Err = FileFailed, err
+		q.setLocked(f, FileFailed)
+		f.file.Err = err
 	}
 	events := append([]QueueFile{f.file}, q.kickLocked()...)
 	q.changedLocked()
@@ -369,19 +392,8 @@ func (q *Queue) emit(events []QueueFile) {
 func (q *Queue) Progress() QueueProgress {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	p := QueueProgress{Loaded: q.loaded, Total: q.total, FilesAdded: len(q.files)}
-	for _, f := range q.files {
-		switch f.file.State {
-		case FileDone:
-			p.Done++
-		case FileFailed:
-			p.Failed++
-		case FileCanceled:
-			p.Canceled++
-		default:
-			p.Left++
-		}
-	}
+	p := QueueProgress{Loaded: q.loaded, Total: q.total, FilesAdded: len(q.files), Done: q.states[FileDone],
+		Failed: q.states[FileFailed], Canceled: q.states[FileCanceled], Left: q.states[FilePending] + q.states[FileUploading]}
 	if q.started {
 		if s := q.clock.Now().Sub(q.began).Seconds(); s > 0 {
 			p.BytesPerSecond = float64(q.loaded) / s

@@ -99,11 +99,13 @@ func TestQueueFiftyFilesOneFails(t *testing.T) {
 	mu.Unlock()
 
 	ref.on.Store(false)
+	statusBefore := e.emu.Count("status")
 	q.RetryFailed()
 	files, err = q.Wait(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, smh.FileDone, files[23].State, "%v", files[23].Err)
 	e.assertStored("q/23.bin", data["q/23.bin"])
+	assert.Greater(t, e.emu.Count("status"), statusBefore, "the retry resumed its task: it listed the parts stored")
 	p = q.Progress()
 	assert.Equal(t, 50, p.Done)
 	assert.Equal(t, total, p.Loaded)
