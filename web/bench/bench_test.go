@@ -45,16 +45,26 @@ func needs(t *testing.T) bench.Config {
 
 // TestHarness runs the benchmark small (16 MiB, one round) to prove that it works: every contestant
 // completes and the emulator holds the source's bytes (its size and CRC-64). Speeds are not asserted.
-func TestHarness(t *testing.T) {
+// run16 runs contestants (the default rows when nil) once each with a 16 MiB file.
+func run16(t *testing.T, contestants []bench.Contestant) (bench.Config, *bench.Report) {
+	t.Helper()
 	cfg := needs(t)
 	cfg.Size, cfg.Rounds = 16*bench.MiB, 1
 	cfg.WorkDir = t.TempDir()
 	cfg.RunTimeout = 2 * time.Minute
 	cfg.Logf = t.Logf
+	if contestants != nil {
+		cfg.Contestants = contestants
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	rep, err := bench.Run(ctx, cfg)
 	require.NoError(t, err)
+	return cfg, rep
+}
+
+func TestHarness(t *testing.T) {
+	cfg, rep := run16(t, nil)
 
 	require.Len(t, rep.Runs, len(bench.Contestants()))
 	for _, r := range rep.Runs {
@@ -119,16 +129,7 @@ func TestParseSize(t *testing.T) {
 // TestExtras runs the rows that only -only selects, so that none of them breaks unseen: each must store the
 // source's bytes.
 func TestExtras(t *testing.T) {
-	cfg := needs(t)
-	cfg.Size, cfg.Rounds = 16*bench.MiB, 1
-	cfg.WorkDir = t.TempDir()
-	cfg.RunTimeout = 2 * time.Minute
-	cfg.Logf = t.Logf
-	cfg.Contestants = bench.Extras()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	rep, err := bench.Run(ctx, cfg)
-	require.NoError(t, err)
+	cfg, rep := run16(t, bench.Extras())
 	require.Len(t, rep.Runs, len(bench.Extras()))
 	for _, r := range rep.Runs {
 		assert.Empty(t, r.Error, "%s", r.Contestant)
