@@ -2,7 +2,6 @@ package smh_test
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"net/http"
 	"testing"
@@ -44,7 +43,7 @@ func TestUploadDir(t *testing.T) {
 		if f.Path == "up/docs/back\\slash.txt" {
 			require.Equal(t, smh.FileFailed, f.State)
 			var se *smh.Error
-			require.True(t, errors.As(f.Err, &se), "%v", f.Err)
+			require.ErrorAs(t, f.Err, &se)
 			assert.Equal(t, smh.CodeIllegalPath, se.Code)
 			continue
 		}

@@ -3,7 +3,6 @@ package smh_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -78,7 +77,7 @@ func TestQueueFiftyFilesOneFails(t *testing.T) {
 		if f.Path == "q/23.bin" {
 			require.Equal(t, smh.FileFailed, f.State)
 			var se *smh.Error
-			require.True(t, errors.As(f.Err, &se), "%v", f.Err)
+			require.ErrorAs(t, f.Err, &se)
 			assert.Equal(t, 400, se.Status)
 			assert.Equal(t, "InvalidArgument", se.Code)
 			continue

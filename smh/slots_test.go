@@ -2,7 +2,6 @@ package smh_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -96,7 +95,7 @@ func TestSlotsWaitEndsWithTheRun(t *testing.T) {
 	cancel()
 	err := <-ran
 	var se *smh.Error
-	require.True(t, errors.As(err, &se), "%v", err)
+	require.ErrorAs(t, err, &se)
 	assert.Equal(t, smh.CodeCanceled, se.Code, fmt.Sprint(err))
 
 	close(release)
