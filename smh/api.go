@@ -2,7 +2,6 @@ package smh
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -84,12 +83,6 @@ type UploadStatus struct {
 	UploadPartInfo             *UploadInfo    `json:"uploadPartInfo"`
 }
 
-type beginBody struct {
-	BeginningHash string `json:"beginningHash,omitempty"`
-	FullHash      string `json:"fullHash,omitempty"`
-	Size          string `json:"size,omitempty"`
-}
-
 // BeginMultipart starts a multipart upload (POST …/{path}?multipart).
 func (c *Client) BeginMultipart(ctx context.Context, o BeginOptions) (*BeginResult, error) {
 	return c.begin(ctx, "POST", "multipart", "begin", o)
@@ -116,14 +109,15 @@ func (c *Client) begin(ctx context.Context, method, flag, op string, o BeginOpti
 	if o.TrafficLimit > 0 {
 		q.Set("traffic_limit", strconv.FormatInt(o.TrafficLimit, 10))
 	}
-	body := beginBody{BeginningHash: o.BeginningHash, FullHash: o.FullHash}
+	size := ""
 	if o.BeginningHash != "" && o.Size >= 0 {
-		body.Size = strconv.FormatInt(o.Size, 10)
+		size = strconv.FormatInt(o.Size, 10)
 	}
+	body := jsonObject("beginningHash", o.BeginningHash, "fullHash", o.FullHash, "size", size)
 	// The answer is upload info (201, or 200 from older revisions), file
 	// info (200 after an instant upload) or nothing (202): "path" is a string
 	// in one and a list in the other, so look before decoding.
-	var raw json.RawMessage
+	var raw anyJSON
 	resp, err := c.do(ctx, call{op: op, method: method, path: c.filePath("file", p), flag: flag, query: q, body: body, out: &raw})
 	if err != nil {
 		return nil, err
@@ -131,23 +125,21 @@ func (c *Client) begin(ctx context.Context, method, flag, op string, o BeginOpti
 	if resp.StatusCode == 202 {
 		return &BeginResult{NeedFullHash: true}, nil
 	}
-	var probe struct {
-		ConfirmKey string `json:"confirmKey"`
-		Domain     string `json:"domain"`
-	}
-	_ = json.Unmarshal(raw, &probe)
 	bad := func(msg string) error {
 		return &Error{Op: op, Status: resp.StatusCode, Code: CodeBadResponse, Message: msg}
 	}
-	if probe.ConfirmKey != "" && probe.Domain != "" {
+	if raw.v == nil {
+		return nil, bad("answer has neither upload nor file info")
+	}
+	if probe := objectOf(raw.v); probe.str("confirmKey") != "" && probe.str("domain") != "" {
 		var info UploadInfo
-		if err := json.Unmarshal(raw, &info); err != nil {
+		if err := info.decodeJSON(raw.v); err != nil {
 			return nil, bad("undecodable upload info: " + err.Error())
 		}
 		return &BeginResult{Upload: &info}, nil
 	}
 	var fi FileInfo
-	if resp.StatusCode == 200 && json.Unmarshal(raw, &fi) == nil && len(fi.Path) > 0 {
+	if resp.StatusCode == 200 && fi.decodeJSON(raw.v) == nil && len(fi.Path) > 0 {
 		return &BeginResult{File: &fi}, nil
 	}
 	return nil, bad("answer has neither upload nor file info")
@@ -198,10 +190,11 @@ func (c *Client) Confirm(ctx context.Context, confirmKey string, o ConfirmOption
 	if o.Conflict != "" {
 		q.Set("conflict_resolution_strategy", o.Conflict)
 	}
-	body := map[string]string{}
+	crc := ""
 	if o.CRC64 != nil {
-		body["crc64"] = FormatCRC64(*o.CRC64)
+		crc = FormatCRC64(*o.CRC64)
 	}
+	body := jsonObject("crc64", crc)
 	var fi FileInfo
 	if _, err := c.do(ctx, call{op: "confirm", method: "POST", path: c.keyPath(confirmKey), flag: "confirm", query: q, body: body, out: &fi}); err != nil {
 		return nil, withKey(err, confirmKey)

@@ -3,9 +3,7 @@ package smh
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -145,19 +143,13 @@ type call struct {
 	path   string     // below /api/v1/, already escaped
 	flag   string     // valueless selector such as "multipart"; "" for none
 	query  url.Values // besides access_token and user_id
-	body   any        // JSON-encoded when non-nil
-	out    any        // JSON-decoded from a 2xx body when non-nil
+	body   []byte     // a JSON body, sent when non-nil
+	out    decoder    // decodes a 2xx body when non-nil
 }
 
 // do sends a call with token refresh and retries, and returns the 2xx response.
 func (c *Client) do(ctx context.Context, k call) (*Response, error) {
-	var body []byte
-	if k.body != nil {
-		var err error
-		if body, err = json.Marshal(k.body); err != nil {
-			return nil, &Error{Op: k.op, Code: CodeInvalidInput, Message: err.Error(), Err: ErrInvalidInput}
-		}
-	}
+	body := k.body
 	refreshed := false
 	for attempt := 1; ; attempt++ {
 		tok, gen := c.currentToken()
@@ -195,7 +187,7 @@ func (c *Client) do(ctx context.Context, k call) (*Response, error) {
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
 			c.ObserveDate(resp.Header)
 			if k.out != nil && len(bytes.TrimSpace(resp.Body)) > 0 {
-				if err := json.Unmarshal(resp.Body, k.out); err != nil {
+				if err := decodeJSON(resp.Body, k.out); err != nil {
 					return nil, &Error{Op: k.op, Status: resp.StatusCode, Code: CodeBadResponse,
 						Message: "undecodable response: " + err.Error()}
 				}
@@ -275,17 +267,9 @@ func parseErrorBody(op string, resp *Response, now time.Time) *Error {
 	body := bytes.TrimSpace(resp.Body)
 	switch {
 	case len(body) > 0 && body[0] == '{':
-		var j struct {
-			Code         string `json:"code"`
-			Message      string `json:"message"`
-			RequestID    string `json:"requestId"`
-			ReqID        string `json:"reqId"`
-			RequestID2   string `json:"requestID"`
-			SMHRequestID string `json:"smhRequestId"`
-		}
-		if json.Unmarshal(body, &j) == nil {
-			e.Code, e.Message = j.Code, j.Message
-			e.RequestID = firstNonEmpty(j.RequestID, j.ReqID, j.RequestID2, j.SMHRequestID)
+		var j errorBody
+		if decodeJSON(body, &j) == nil {
+			e.Code, e.Message, e.RequestID = j.Code, j.Message, j.RequestID
 		}
 	case len(body) > 0 && body[0] == '<':
 		// COS errors are tiny fixed-shape XML; a scan keeps encoding/xml
@@ -348,15 +332,22 @@ func cause(ctx context.Context) error {
 // numbers as strings (size, availableDomainNum) and SDK models disagree.
 type flexInt int64
 
+// UnmarshalJSON is for programs that decode these types with encoding/json.
 func (f *flexInt) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
+	if err := f.parse(strings.Trim(string(b), `"`)); err != nil {
+		return errors.New("not an integer: " + string(b))
+	}
+	return nil
+}
+
+func (f *flexInt) parse(s string) error {
 	if s == "" || s == "null" {
 		*f = 0
 		return nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("not an integer: %s", b)
+		return err
 	}
 	*f = flexInt(n)
 	return nil

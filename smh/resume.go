@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"sync"
@@ -147,7 +146,7 @@ func (r *ResumableTask) load() (ResumeRecord, bool) {
 		return ResumeRecord{}, false
 	}
 	var rec ResumeRecord
-	if json.Unmarshal([]byte(v), &rec) != nil || rec.ConfirmKey == "" || rec.Size != r.body.Size() || rec.Path != r.path {
+	if decodeJSON([]byte(v), &rec) != nil || rec.ConfirmKey == "" || rec.Size != r.body.Size() || rec.Path != r.path {
 		r.store.Delete(r.key)
 		return ResumeRecord{}, false
 	}
@@ -168,7 +167,7 @@ func (r *ResumableTask) save() {
 	if key == "" || key == r.saved || r.canceled {
 		return
 	}
-	b, _ := json.Marshal(ResumeRecord{ConfirmKey: key, PartSize: partSize, Size: r.body.Size(), Path: r.path, Saved: r.c.ServerNow().UTC()})
+	b := ResumeRecord{ConfirmKey: key, PartSize: partSize, Size: r.body.Size(), Path: r.path, Saved: r.c.ServerNow().UTC()}.encodeJSON()
 	if r.store.Set(r.key, string(b)) == nil {
 		r.saved = key
 	}

@@ -27,6 +27,13 @@ type Report struct {
 	Code     int       // the code section's payload
 	Data     int       // the data section's payload (not attributed: Go's data has no names)
 	Packages []Package // by Bytes, largest first
+	Funcs    []Func    // every function body, largest first
+}
+
+// Func is one function body.
+type Func struct {
+	Name  string
+	Bytes int
 }
 
 var errFormat = errors.New("wasmsize: not a WebAssembly binary")
@@ -89,6 +96,7 @@ func Analyze(b []byte) (*Report, error) {
 	}
 	byPkg := map[string]*Package{}
 	for i, l := range bodies {
+		rep.Funcs = append(rep.Funcs, Func{Name: names[imported+i], Bytes: l})
 		p := PackageOf(names[imported+i])
 		if byPkg[p] == nil {
 			byPkg[p] = &Package{Name: p}
@@ -103,6 +111,7 @@ func Analyze(b []byte) (*Report, error) {
 		a, b := rep.Packages[i], rep.Packages[j]
 		return a.Bytes > b.Bytes || a.Bytes == b.Bytes && a.Name < b.Name
 	})
+	sort.SliceStable(rep.Funcs, func(i, j int) bool { return rep.Funcs[i].Bytes > rep.Funcs[j].Bytes })
 	return rep, nil
 }
 
