@@ -7,13 +7,16 @@
 //
 // With -funcs it lists the top functions whose names start with PREFIX
 // instead ("" for all, "time." for package time): what to look at when a
-// package is bigger than it should be.
+// package is bigger than it should be. With -pack N it rewrites FILE with
+// its data segments less than N zero bytes apart merged (PackData): make
+// wasm does this for the compressed copies' sake.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/smhupload/smh-upload/wasm/internal/wasmsize"
@@ -22,12 +25,21 @@ import (
 func main() {
 	top := flag.Int("top", 25, "packages (or functions, with -funcs) listed")
 	funcs := flag.String("funcs", "\x00", "list the largest functions whose names start with this prefix")
+	pack := flag.Int("pack", -1, "rewrite FILE with data segments at most this many zero bytes apart merged")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: wasmsize [-top N] [-funcs PREFIX] FILE.wasm")
+		fmt.Fprintln(os.Stderr, "usage: wasmsize [-top N] [-funcs PREFIX | -pack N] FILE.wasm")
 		os.Exit(2)
 	}
 	b, err := os.ReadFile(flag.Arg(0))
+	if err == nil && *pack >= 0 {
+		if b, err = wasmsize.PackData(b, *pack); err == nil {
+			err = writeFile(flag.Arg(0), b)
+		}
+		if err == nil {
+			return
+		}
+	}
 	if err == nil {
 		var rep *wasmsize.Report
 		if rep, err = wasmsize.Analyze(b); err == nil {
@@ -47,4 +59,26 @@ func main() {
 	}
 	fmt.Fprintln(os.Stderr, err)
 	os.Exit(1)
+}
+
+// writeFile replaces name through a temporary file in its folder, so that a
+// server reading the folder never sees half a module.
+func writeFile(name string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
 }
