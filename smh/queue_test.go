@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -359,4 +360,73 @@ func TestQueueCancelDropsRecords(t *testing.T) {
 		[]string{files[0].State, files[1].State, files[2].State})
 	assert.Equal(t, 1, store.Len(), "only the record that is not the queue's is left")
 	assert.Equal(t, 0, e.emu.OpenUploads())
+}
+
+// fairRun queues files (big ones multipart, in 1 MiB parts) through four
+// part slots and returns the order in which they finished, as indexes,
+// and how many big parts had been sent when each finished.
+func fairRun(t *testing.T, sizes []int) (order []int, bigParts map[int]int) {
+	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
+	var mu sync.Mutex
+	var parts int
+	bigParts = map[int]int{}
+	e.emu.OnPart(func(emulator.PartInfo) { mu.Lock(); parts++; mu.Unlock() })
+	q, err := smh.NewQueue(e.client, e.put, smh.QueueOptions{Concurrency: 4, OnFile: func(f smh.QueueFile) {
+		if f.State == smh.FileDone {
+			mu.Lock()
+			order = append(order, f.Index)
+			bigParts[f.Index] = parts
+			mu.Unlock()
+		}
+	}})
+	require.NoError(t, err)
+	data := make([][]byte, len(sizes))
+	for i, n := range sizes {
+		data[i] = randomBytes(n, uint64(300+i))
+		_, err := q.Add(smh.NewReaderAtBody(bytes.NewReader(data[i]), int64(n)), smh.Options{Path: fmt.Sprintf("fair/%03d.bin", i), PartSize: MiB})
+		require.NoError(t, err)
+	}
+	q.Start()
+	files, err := q.Wait(context.Background())
+	require.NoError(t, err)
+	for i, f := range files {
+		require.Equal(t, smh.FileDone, f.State, "%s: %v", f.Path, f.Err)
+		e.assertStored(f.Path, data[i])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return order, bigParts
+}
+
+// Big files do not starve small ones: two 24 MiB files added first, then
+// twenty small ones, through four part slots: every small file is done
+// before either big one.
+func TestQueueBigFilesDoNotStarveSmallOnes(t *testing.T) {
+	sizes := []int{24 * MiB, 24 * MiB}
+	for range 20 {
+		sizes = append(sizes, 16<<10)
+	}
+	order, parts := fairRun(t, sizes)
+	require.Len(t, order, 22)
+	assert.ElementsMatch(t, []int{0, 1}, order[20:], "the big files finish last: %v", order)
+	t.Logf("big parts sent when the last small file was done: %d of 48", parts[order[19]])
+}
+
+// Small files do not starve big ones: two 8 MiB files added after ten small
+// ones and before a hundred more; the small ones stream through the file
+// slots, and the big ones still get part slots: both finish before the
+// small files do.
+func TestQueueSmallFilesDoNotStarveBigOnes(t *testing.T) {
+	var sizes []int
+	for i := range 112 {
+		sizes = append(sizes, 16<<10)
+		if i == 10 || i == 11 {
+			sizes[i] = 8 * MiB
+		}
+	}
+	order, _ := fairRun(t, sizes)
+	require.Len(t, order, 112)
+	last := order[len(order)-1]
+	assert.NotContains(t, []int{10, 11}, last, "order: %v", order)
+	t.Logf("big files done at positions %d and %d of 112", slices.Index(order, 10), slices.Index(order, 11))
 }
