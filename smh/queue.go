@@ -19,16 +19,37 @@ type QueueOptions struct {
 	Files int
 	// OnProgress is called after every change of a file's bytes or state.
 	OnProgress func(QueueProgress)
-	// OnFile is called when a file starts, finishes, fails or is cancelled.
+	// OnFile is called when a file starts, finishes, fails or is cancelled,
+	// and when AddFile skips it.
 	OnFile func(QueueFile)
 	Clock  Clock // default: the Client's clock
+	// Store, if set, keeps a resume record for each file added with an ID
+	// (AddFile), so that a later queue offered the same file (a reloaded
+	// page) continues where this one stopped: a multipart file's record
+	// holds its confirm key while it is under way (as a ResumableTask's),
+	// and every stored file, small or not, leaves a done record, so that it
+	// is skipped (FileSkipped) with no request. Records are hints: the
+	// server's part list stays the truth. Cancel drops the queue's records.
+	Store ResumeStore
+	// ResumeTTL is how long a record is honoured after it was saved, by the
+	// queue's clock; default DefaultResumeTTL. An expired record is
+	// ignored and deleted when a file asks for it, and NewQueue deletes
+	// every expired one when Store is a ResumeLister, so that records of
+	// queues never offered again do not pile up.
+	ResumeTTL time.Duration
 }
+
+// DefaultResumeTTL is QueueOptions.ResumeTTL's default: long enough to come
+// back to an interrupted queue the next day, short enough that the records
+// of a busy page stay a few thousand.
+const DefaultResumeTTL = 7 * 24 * time.Hour
 
 // QueueProgress totals a queue.
 type QueueProgress struct {
-	Loaded, Total        int64 // bytes stored or in flight, of all files added
-	Done, Failed, Left   int   // files stored, failed (kept for RetryFailed), not finished
-	BytesPerSecond       float64
+	Loaded, Total        int64         // bytes stored or in flight, of all files added
+	Done, Failed, Left   int           // files stored (skipped ones included), failed (kept for RetryFailed), not finished
+	Skipped              int           // of Done: files a resume record showed to be stored already
+	BytesPerSecond       float64       // of the bytes sent by this queue: skipped files do not count
 	ETA                  time.Duration // at BytesPerSecond; 0 when unknown
 	FilesAdded, Canceled int
 }
@@ -40,6 +61,10 @@ const (
 	FileDone      = "done"
 	FileFailed    = "failed"
 	FileCanceled  = "canceled"
+	// FileSkipped is a file stored by an earlier queue, as its resume record
+	// says: nothing was sent. Progress counts it as done (its bytes as
+	// loaded), so that done + failed + left + canceled = files added.
+	FileSkipped = "skipped"
 )
 
 // QueueFile is one file of a queue, as Add numbered it.
@@ -47,7 +72,7 @@ type QueueFile struct {
 	Index int
 	Path  string
 	State string
-	Info  *FileInfo // when done
+	Info  *FileInfo // when done; when skipped, as the earlier queue stored it
 	Err   error     // when failed or cancelled: the file's own *Error
 }
 
@@ -73,13 +98,16 @@ type Queue struct {
 	began    time.Time
 	loaded   int64 // bytes of finished files plus the progress of running ones
 	total    int64
+	skipped  int64          // bytes of skipped files, in loaded but not sent
+	ttl      time.Duration  // of resume records
 	states   map[string]int // files by state, so that Progress does not walk them all
 	changed  chan struct{}  // closed and replaced on every change, for Wait
 }
 
 type queued struct {
 	body   Body
-	task   *Task // made by Add; a retry runs it again
+	task   Runner // made by Add; a retry runs it again
+	key    string // in the queue's Store; "" when not resumable
 	job    *Job
 	loaded int64
 	file   QueueFile
@@ -104,8 +132,16 @@ func NewQueue(c *Client, put PartPutter, o QueueOptions) (*Queue, error) {
 	if clock == nil {
 		clock = c.clock
 	}
-	return &Queue{c: c, put: put, o: o, slots: NewSlots(o.Concurrency), clock: clock,
-		states: map[string]int{}, changed: make(chan struct{})}, nil
+	if o.ResumeTTL < 0 {
+		return nil, invalid(CodeInvalidInput, "resume TTL %v is negative", o.ResumeTTL)
+	}
+	q := &Queue{c: c, put: put, o: o, slots: NewSlots(o.Concurrency), clock: clock, ttl: o.ResumeTTL,
+		states: map[string]int{}, changed: make(chan struct{})}
+	if q.ttl == 0 {
+		q.ttl = DefaultResumeTTL
+	}
+	q.sweep()
+	return q, nil
 }
 
 // setLocked moves f to state.
@@ -118,8 +154,20 @@ func (q *Queue) setLocked(f *queued, state string) {
 }
 
 // Add queues body to be uploaded with o (its Slots and OnProgress are the
-// queue's). It checks o as NewTask does, and returns the file's index.
-func (q *Queue) Add(body Body, o Options) (int, error) {
+// queue's). It checks o as NewTask does, and returns the file's index; a
+// file it refuses is not queued. It is AddFile without an ID.
+func (q *Queue) Add(body Body, o Options) (int, error) { return q.AddFile(body, o, nil) }
+
+// AddFile is Add for a file with an identity, which makes it resumable when
+// the queue has a Store: id names the local file (Name, LastModified);
+// its Size and Path are taken from body and o, and an empty Endpoint,
+// LibraryID, SpaceID or UserID from the queue's Client. A file that an
+// earlier queue stored (its done record under ResumeKey(id) has not
+// expired) is skipped at once, with no request: it is FileSkipped, and
+// OnFile hears of it before AddFile returns. Otherwise a multipart file
+// resumes the task its record names, sending only the parts the server
+// lacks. A nil id, or no Store, makes AddFile Add.
+func (q *Queue) AddFile(body Body, o Options, id *FileID) (int, error) {
 	f := &queued{body: body, file: QueueFile{Path: o.Path}}
 	o.Slots = q.slots
 	if o.Clock == nil {
@@ -131,6 +179,17 @@ func (q *Queue) Add(body Body, o Options) (int, error) {
 		return -1, err
 	}
 	f.task = task
+	if q.o.Store != nil && id != nil {
+		f.key = ResumeKey(q.fileID(*id, body, o))
+		if rec, ok := q.record(f.key, body.Size(), o.Path); ok && rec.Done {
+			return q.skip(f, rec), nil
+		}
+		rt, err := NewResumableTask(q.c, q.put, body, o, q.o.Store, f.key)
+		if err != nil {
+			return -1, err
+		}
+		f.task = rt
+	}
 	q.mu.Lock()
 	i := len(q.files)
 	f.file.Index = i
@@ -148,6 +207,24 @@ func (q *Queue) Add(body Body, o Options) (int, error) {
 	q.mu.Unlock()
 	q.emit(events)
 	return i, nil
+}
+
+// skip records f as stored by an earlier queue.
+func (q *Queue) skip(f *queued, rec ResumeRecord) int {
+	q.mu.Lock()
+	i := len(q.files)
+	f.file.Index, f.file.Info = i, rec.File
+	q.setLocked(f, FileSkipped)
+	f.loaded = f.body.Size()
+	q.files = append(q.files, f)
+	q.total += f.loaded
+	q.loaded += f.loaded
+	q.skipped += f.loaded
+	q.changedLocked()
+	q.mu.Unlock()
+	closeBody(f)
+	q.emit([]QueueFile{f.file})
+	return i
 }
 
 // reject records a file that cannot be queued as failed with err, so that
@@ -204,11 +281,13 @@ func (q *Queue) Cancel(ctx context.Context) error {
 	q.mu.Lock()
 	q.canceled = true
 	var events []QueueFile
+	var idle []*queued // not started: only a resumed one has a server task to delete
 	for _, i := range q.pending {
 		f := q.files[i]
 		q.setLocked(f, FileCanceled)
 		f.file.Err = canceledError(nil, "")
 		events = append(events, f.file)
+		idle = append(idle, f)
 	}
 	q.pending = nil
 	var running, failed []*queued // the failed ones' runs have ended: await will not see their cancel
@@ -230,6 +309,12 @@ func (q *Queue) Cancel(ctx context.Context) error {
 			first = err
 		}
 	}
+	for _, f := range idle {
+		if err := f.task.Cancel(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	q.dropRecords()
 	q.mu.Lock()
 	events = events[:0]
 	for _, f := range failed {
@@ -349,6 +434,7 @@ func (q *Queue) await(f *queued, job *Job) {
 		q.loaded += f.body.Size() - f.loaded
 		f.loaded = f.body.Size()
 		closeBody(f)
+		q.saveDone(f, fi)
 	case errors.Is(err, ErrCanceled):
 		q.setLocked(f, FileCanceled)
 		f.file.Err = err
@@ -392,11 +478,12 @@ func (q *Queue) emit(events []QueueFile) {
 func (q *Queue) Progress() QueueProgress {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	p := QueueProgress{Loaded: q.loaded, Total: q.total, FilesAdded: len(q.files), Done: q.states[FileDone],
-		Failed: q.states[FileFailed], Canceled: q.states[FileCanceled], Left: q.states[FilePending] + q.states[FileUploading]}
+	p := QueueProgress{Loaded: q.loaded, Total: q.total, FilesAdded: len(q.files), Done: q.states[FileDone] + q.states[FileSkipped],
+		Skipped: q.states[FileSkipped], Failed: q.states[FileFailed], Canceled: q.states[FileCanceled],
+		Left: q.states[FilePending] + q.states[FileUploading]}
 	if q.started {
 		if s := q.clock.Now().Sub(q.began).Seconds(); s > 0 {
-			p.BytesPerSecond = float64(q.loaded) / s
+			p.BytesPerSecond = float64(q.loaded-q.skipped) / s // skipped bytes took no time
 		}
 	}
 	if p.BytesPerSecond > 0 {

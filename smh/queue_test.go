@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -181,4 +182,251 @@ func TestQueuePauseResume(t *testing.T) {
 	}
 	assert.Greater(t, e.emu.Count("status"), statusBefore, "the resumed files listed their stored parts")
 	assert.Less(t, e.emu.Count("part"), 12+2+3, "stored parts were not sent again")
+}
+
+// plainStore hides MemoryResumeStore's Keys: a store that cannot list.
+type plainStore struct{ s *smh.MemoryResumeStore }
+
+func (p plainStore) Get(k string) (string, bool) { return p.s.Get(k) }
+func (p plainStore) Set(k, v string) error       { return p.s.Set(k, v) }
+func (p plainStore) Delete(k string)             { p.s.Delete(k) }
+
+// A reload mid-queue: queue A stores three of five files and is cut off in
+// the middle of the fourth (a multipart one: parts 1-3 stored, part 4 never
+// arrives), as when the page goes away; queue B, a new page offered the
+// same five files with the same store, skips the three with no request,
+// sends only the fourth's missing parts, and stores the fifth. Once the
+// records are older than the TTL they are neither honoured nor kept.
+func TestQueueResumesAfterReload(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
+	store := &smh.MemoryResumeStore{}
+	sizes := []int{16 << 10, 2*MiB + 3, 5000, 6 * MiB, 16 << 10}
+	data := make([][]byte, len(sizes))
+	for i, n := range sizes {
+		data[i] = randomBytes(n, uint64(200+i))
+	}
+	name := func(i int) string { return fmt.Sprintf("reload/%d.bin", i) }
+	offer := func(q *smh.Queue, o smh.Options) []smh.Body {
+		var bodies []smh.Body
+		for i, d := range data {
+			o.Path, o.PartSize = name(i), MiB
+			body := smh.NewReaderAtBody(bytes.NewReader(d), int64(len(d)))
+			bodies = append(bodies, body)
+			_, err := q.AddFile(body, o, &smh.FileID{Name: fmt.Sprintf("%d.bin", i), LastModified: 1700000000000 + int64(i)})
+			require.NoError(t, err)
+		}
+		return bodies
+	}
+
+	// Queue A, one part at a time: when part 4 of the 6 MiB file arrives
+	// the page "goes away" (its requests are aborted, its records stay) and
+	// that part is held until the test ends, so it is never stored.
+	qa, err := smh.NewQueue(e.client, e.put, smh.QueueOptions{Concurrency: 1, Files: 1, Store: store})
+	require.NoError(t, err)
+	var cut atomic.Bool
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	e.emu.OnPart(func(p emulator.PartInfo) {
+		if p.PartNumber == 4 && cut.CompareAndSwap(false, true) { // only the 6 MiB file has a part 4
+			qa.Pause()
+			<-release
+		}
+	})
+	stopped := make(chan struct{})
+	offer(qa, smh.Options{OnEvent: func(ev smh.Event) {
+		if ev.Type == smh.EventState && ev.State == smh.StatePaused {
+			close(stopped)
+		}
+	}})
+	qa.Start()
+	<-stopped
+	files := qa.Files()
+	for i := range 3 {
+		require.Equal(t, smh.FileDone, files[i].State, "%s: %v", files[i].Path, files[i].Err)
+	}
+	require.Equal(t, smh.FileUploading, files[3].State, "paused, not an outcome")
+	require.Equal(t, smh.FilePending, files[4].State)
+	require.Equal(t, 4, store.Len(), "three done records and the multipart one")
+
+	// Queue B: a new page, the same files and store.
+	e.emu.ResetCounts()
+	var mu sync.Mutex
+	var skippedEvents []int
+	var resumedParts int
+	var put []smh.Body
+	before := func(r *smh.PutRequest) { mu.Lock(); put = append(put, r.Body); mu.Unlock() }
+	e.put.before.Store(&before)
+	qb, err := smh.NewQueue(e.client, e.put, smh.QueueOptions{Concurrency: 2, Store: store, OnFile: func(f smh.QueueFile) {
+		if f.State == smh.FileSkipped {
+			mu.Lock()
+			skippedEvents = append(skippedEvents, f.Index)
+			mu.Unlock()
+		}
+	}})
+	require.NoError(t, err)
+	bodies := offer(qb, smh.Options{OnEvent: func(ev smh.Event) {
+		if ev.Type == smh.EventResume {
+			mu.Lock()
+			resumedParts = ev.PartsDone
+			mu.Unlock()
+		}
+	}})
+	assert.Equal(t, []int{0, 1, 2}, skippedEvents, "skipped as they were added")
+	p := qb.Progress()
+	assert.Equal(t, 3, p.Skipped)
+	assert.Equal(t, 3, p.Done, "skipped files count as done")
+	assert.Equal(t, 2, p.Left)
+	assert.Equal(t, int64(len(data[0])+len(data[1])+len(data[2])), p.Loaded, "their bytes are loaded")
+	qb.Start()
+	files, err = qb.Wait(context.Background())
+	require.NoError(t, err)
+	for i, f := range files {
+		want := smh.FileDone
+		if i < 3 {
+			want = smh.FileSkipped
+			require.NotNil(t, f.Info, "a skipped file reports what was stored")
+			assert.Equal(t, []string{"reload", fmt.Sprintf("%d.bin", i)}, f.Info.Path)
+		}
+		require.Equal(t, want, f.State, "%s: %v", f.Path, f.Err)
+		e.assertStored(f.Path, data[i])
+	}
+	assert.Equal(t, 3, resumedParts, "the cut-off file kept its three parts")
+	assert.Equal(t, 3, e.emu.Count("part"), "only parts 4-6 were sent")
+	assert.Equal(t, 1, e.emu.Count("object.put"), "and the fifth file")
+	counts := e.emu.Counts()
+	delete(counts, "put.peak")      // not a request (and queue A's held part is still in flight)
+	delete(counts, "confirm.crc64") // confirms that carried a CRC, counted in confirm
+	assert.Equal(t, map[string]int{"status": 1, "part": 3, "begin.simple": 1, "object.put": 1, "confirm": 2}, counts,
+		"no request for the skipped files, no new task for the resumed one")
+	mu.Lock()
+	for _, b := range put {
+		for i := range 3 {
+			assert.NotSame(t, bodies[i], b, "file %d was sent", i)
+		}
+	}
+	mu.Unlock()
+	p = qb.Progress()
+	assert.Equal(t, smh.QueueProgress{Loaded: p.Total, Total: p.Total, Done: 5, Skipped: 3, FilesAdded: 5,
+		BytesPerSecond: p.BytesPerSecond, ETA: p.ETA}, p)
+	assert.Equal(t, 5, store.Len(), "five done records")
+	assert.Equal(t, 0, e.emu.OpenUploads())
+
+	// A week later: a store that cannot list drops an expired record when
+	// its file is offered, and the file is queued again; a queue made with
+	// a listing store deletes every expired record at once.
+	e.clk.Advance(smh.DefaultResumeTTL + time.Minute)
+	qc, err := smh.NewQueue(e.client, e.put, smh.QueueOptions{Store: plainStore{store}})
+	require.NoError(t, err)
+	require.Equal(t, 5, store.Len(), "nothing listed, nothing swept")
+	_, err = qc.AddFile(smh.NewReaderAtBody(bytes.NewReader(data[0]), int64(len(data[0]))), smh.Options{Path: name(0)},
+		&smh.FileID{Name: "0.bin", LastModified: 1700000000000})
+	require.NoError(t, err)
+	assert.Equal(t, smh.FilePending, qc.Files()[0].State, "an expired record is not honoured")
+	assert.Equal(t, 4, store.Len(), "and is deleted")
+	_, err = smh.NewQueue(e.client, e.put, smh.QueueOptions{Store: store})
+	require.NoError(t, err)
+	assert.Equal(t, 0, store.Len(), "swept")
+}
+
+// Cancel drops every record of the queue: the done record of a file it
+// stored, and the stopped multipart file's, whose task is deleted.
+func TestQueueCancelDropsRecords(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
+	store := &smh.MemoryResumeStore{}
+	require.NoError(t, store.Set("other", "kept")) // not the queue's
+	q, err := smh.NewQueue(e.client, e.put, smh.QueueOptions{Concurrency: 1, Files: 1, Store: store})
+	require.NoError(t, err)
+	held := make(chan struct{})
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	var once sync.Once
+	e.emu.OnPart(func(p emulator.PartInfo) {
+		if p.PartNumber == 2 {
+			once.Do(func() { close(held); <-release })
+		}
+	})
+	for i, n := range []int{1000, 3 * MiB, 2000} {
+		_, err := q.AddFile(smh.NewReaderAtBody(bytes.NewReader(randomBytes(n, uint64(i))), int64(n)),
+			smh.Options{Path: fmt.Sprintf("c/%d.bin", i), PartSize: MiB}, &smh.FileID{Name: fmt.Sprint(i)})
+		require.NoError(t, err)
+	}
+	q.Start()
+	<-held
+	require.Equal(t, 3, store.Len(), "a done record and the multipart one")
+	require.NoError(t, q.Cancel(context.Background()))
+	files, err := q.Wait(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{smh.FileDone, smh.FileCanceled, smh.FileCanceled},
+		[]string{files[0].State, files[1].State, files[2].State})
+	assert.Equal(t, 1, store.Len(), "only the record that is not the queue's is left")
+	assert.Equal(t, 0, e.emu.OpenUploads())
+}
+
+// fairRun queues files (big ones multipart, in 1 MiB parts) through four
+// part slots and returns the order in which they finished, as indexes,
+// and how many big parts had been sent when each finished.
+func fairRun(t *testing.T, sizes []int) (order []int, bigParts map[int]int) {
+	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
+	var mu sync.Mutex
+	var parts int
+	bigParts = map[int]int{}
+	e.emu.OnPart(func(emulator.PartInfo) { mu.Lock(); parts++; mu.Unlock() })
+	q, err := smh.NewQueue(e.client, e.put, smh.QueueOptions{Concurrency: 4, OnFile: func(f smh.QueueFile) {
+		if f.State == smh.FileDone {
+			mu.Lock()
+			order = append(order, f.Index)
+			bigParts[f.Index] = parts
+			mu.Unlock()
+		}
+	}})
+	require.NoError(t, err)
+	data := make([][]byte, len(sizes))
+	for i, n := range sizes {
+		data[i] = randomBytes(n, uint64(300+i))
+		_, err := q.Add(smh.NewReaderAtBody(bytes.NewReader(data[i]), int64(n)), smh.Options{Path: fmt.Sprintf("fair/%03d.bin", i), PartSize: MiB})
+		require.NoError(t, err)
+	}
+	q.Start()
+	files, err := q.Wait(context.Background())
+	require.NoError(t, err)
+	for i, f := range files {
+		require.Equal(t, smh.FileDone, f.State, "%s: %v", f.Path, f.Err)
+		e.assertStored(f.Path, data[i])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return order, bigParts
+}
+
+// Big files do not starve small ones: two 24 MiB files added first, then
+// twenty small ones, through four part slots: every small file is done
+// before either big one.
+func TestQueueBigFilesDoNotStarveSmallOnes(t *testing.T) {
+	sizes := []int{24 * MiB, 24 * MiB}
+	for range 20 {
+		sizes = append(sizes, 16<<10)
+	}
+	order, parts := fairRun(t, sizes)
+	require.Len(t, order, 22)
+	assert.ElementsMatch(t, []int{0, 1}, order[20:], "the big files finish last: %v", order)
+	t.Logf("big parts sent when the last small file was done: %d of 48", parts[order[19]])
+}
+
+// Small files do not starve big ones: two 8 MiB files added after ten small
+// ones and before a hundred more; the small ones stream through the file
+// slots, and the big ones still get part slots: both finish before the
+// small files do.
+func TestQueueSmallFilesDoNotStarveBigOnes(t *testing.T) {
+	var sizes []int
+	for i := range 112 {
+		sizes = append(sizes, 16<<10)
+		if i == 10 || i == 11 {
+			sizes[i] = 8 * MiB
+		}
+	}
+	order, _ := fairRun(t, sizes)
+	require.Len(t, order, 112)
+	last := order[len(order)-1]
+	assert.NotContains(t, []int{10, 11}, last, "order: %v", order)
+	t.Logf("big files done at positions %d and %d of 112", slices.Index(order, 10), slices.Index(order, 11))
 }

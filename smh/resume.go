@@ -20,9 +20,12 @@ type ResumeStore interface {
 	Delete(key string)
 }
 
-// ResumeRecord is what a ResumableTask saves for an unfinished upload.
+// ResumeRecord is what a ResumableTask saves for an unfinished upload, or
+// a Queue for a stored file (Done, with its File).
 type ResumeRecord struct {
-	ConfirmKey string    `json:"confirmKey"`
+	ConfirmKey string    `json:"confirmKey,omitempty"`
+	Done       bool      `json:"done,omitempty"`
+	File       *FileInfo `json:"file,omitempty"`
 	PartSize   int64     `json:"partSize"`
 	Size       int64     `json:"size"`
 	Path       string    `json:"path"`
@@ -304,6 +307,17 @@ func (s *MemoryResumeStore) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, key)
+}
+
+// Keys returns the keys of every record, making it a ResumeLister.
+func (s *MemoryResumeStore) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.m))
+	for k := range s.m {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // Len returns the number of records.

@@ -26,7 +26,7 @@ func (t *Task) objectURL(info *UploadInfo, n int) string {
 // sendSlotted sends part n as sendPart does, holding one of the shared
 // pool's slots (Options.Slots) while it does.
 func (t *Task) sendSlotted(ctx context.Context, s *signer, prog *progressTracker, n int, off, length int64) (uint64, error) {
-	if err := t.o.Slots.acquire(ctx); err != nil {
+	if err := t.o.Slots.acquire(ctx, t); err != nil {
 		// Paused or cancelled while waiting for a slot.
 		return 0, &Error{Op: "upload", Code: CodeCanceled, Err: cause(ctx)}
 	}
