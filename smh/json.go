@@ -2,6 +2,7 @@ package smh
 
 import (
 	"errors"
+	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -288,10 +289,17 @@ func (r *ResumeRecord) decodeJSON(v *fastjson.Value) error {
 	f := objectOf(v)
 	*r = ResumeRecord{
 		ConfirmKey: f.str("confirmKey"),
+		Done:       f.boolean("done"),
 		PartSize:   int64(f.integer("partSize")),
 		Size:       int64(f.integer("size")),
 		Path:       f.str("path"),
 		Saved:      f.time("saved"),
+	}
+	if v := f.get("file"); v != nil && f.err == nil {
+		r.File = new(FileInfo)
+		if err := r.File.decodeJSON(v); err != nil {
+			return errors.New("file: " + err.Error())
+		}
 	}
 	return f.err
 }
@@ -324,13 +332,62 @@ func jsonObject(kv ...string) []byte {
 	return append(b, '}')
 }
 
-// encodeJSON is ResumeRecord's saved form, as encoding/json wrote it.
+// encodeJSON is ResumeRecord's saved form, as encoding/json writes it.
 func (r ResumeRecord) encodeJSON() []byte {
-	b := appendJSONString([]byte(`{"confirmKey":`), r.ConfirmKey)
-	b = strconv.AppendInt(append(b, `,"partSize":`...), r.PartSize, 10)
+	b := []byte{'{'}
+	if r.ConfirmKey != "" {
+		b = append(appendJSONString(append(b, `"confirmKey":`...), r.ConfirmKey), ',')
+	}
+	if r.Done {
+		b = append(b, `"done":true,`...)
+	}
+	if r.File != nil {
+		b = append(r.File.appendJSON(append(b, `"file":`...)), ',')
+	}
+	b = strconv.AppendInt(append(b, `"partSize":`...), r.PartSize, 10)
 	b = strconv.AppendInt(append(b, `,"size":`...), r.Size, 10)
 	b = appendJSONString(append(b, `,"path":`...), r.Path)
 	b = appendJSONString(append(b, `,"saved":`...), r.Saved.Format(time.RFC3339Nano))
+	return append(b, '}')
+}
+
+// appendJSON appends the file as encoding/json writes it.
+func (fi *FileInfo) appendJSON(b []byte) []byte {
+	b = append(b, `{"path":`...)
+	if fi.Path == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, p := range fi.Path {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, p)
+		}
+		b = append(b, ']')
+	}
+	for _, kv := range [][2]string{{"name", fi.Name}, {"type", fi.Type}, {"creationTime", fi.CreationTime},
+		{"modificationTime", fi.ModificationTime}, {"contentType", fi.ContentType}} {
+		b = appendJSONString(append(appendJSONString(append(b, ','), kv[0]), ':'), kv[1])
+	}
+	b = strconv.AppendInt(append(b, `,"size":`...), int64(fi.Size), 10)
+	b = appendJSONString(append(b, `,"eTag":`...), fi.ETag)
+	b = appendJSONString(append(b, `,"crc64":`...), fi.CRC64)
+	if len(fi.MetaData) > 0 {
+		keys := make([]string, 0, len(fi.MetaData))
+		for k := range fi.MetaData {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // as encoding/json orders a map
+		b = append(b, `,"metaData":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(append(appendJSONString(b, k), ':'), fi.MetaData[k])
+		}
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

@@ -56,6 +56,15 @@ func TestEncodeJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.encodeJSON(), &std))
 	assert.Equal(t, r, back)
 	assert.Equal(t, r, std, "records stay readable by encoding/json")
+	for _, rec := range []ResumeRecord{r, {Done: true, Size: 3, Path: "/x", Saved: r.Saved,
+		File: &FileInfo{Path: []string{"a", "x"}, Name: "x", Size: 3, CRC64: "9", MetaData: map[string]string{"b": "2", "a": "1"}}},
+		{Done: true, File: &FileInfo{}}} {
+		std, err := json.Marshal(rec)
+		require.NoError(t, err)
+		assert.Equal(t, string(std), string(rec.encodeJSON()), "written as encoding/json writes it")
+		require.NoError(t, decodeJSON(rec.encodeJSON(), &back))
+		assert.Equal(t, rec, back)
+	}
 	old, err := json.Marshal(r)
 	require.NoError(t, err)
 	require.NoError(t, decodeJSON(old, &back))

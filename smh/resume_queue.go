@@ -4,7 +4,6 @@ package smh
 // the identity of a queued file.
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -55,7 +54,7 @@ func (q *Queue) record(key string, size int64, path string) (ResumeRecord, bool)
 // A record without a time cannot expire and is not honoured.
 func (q *Queue) live(v string) (ResumeRecord, bool) {
 	var rec ResumeRecord
-	if json.Unmarshal([]byte(v), &rec) != nil || rec.Saved.IsZero() {
+	if decodeJSON([]byte(v), &rec) != nil || rec.Saved.IsZero() {
 		return rec, false
 	}
 	return rec, q.clock.Now().Before(rec.Saved.Add(q.ttl))
@@ -89,7 +88,7 @@ func (q *Queue) saveDone(f *queued, fi *FileInfo) {
 		return
 	}
 	p, _ := CleanPath(f.file.Path)
-	b, _ := json.Marshal(ResumeRecord{Done: true, File: fi, Size: f.body.Size(), Path: p, Saved: q.clock.Now().UTC()})
+	b := ResumeRecord{Done: true, File: fi, Size: f.body.Size(), Path: p, Saved: q.clock.Now().UTC()}.encodeJSON()
 	_ = q.o.Store.Set(f.key, string(b)) // a record is a hint: failing to save one costs a re-upload, not the file
 }
 
