@@ -30,27 +30,10 @@ func TestWasmServedPrecompressed(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, len(br), len(raw))
 
-	h, err := web.New(web.Config{Assets: page.FS()})
-	require.NoError(t, err)
-	srv := httptest.NewServer(h) // 127.0.0.1, a port chosen now
-	t.Cleanup(srv.Close)
-	// DisableCompression: the client neither adds Accept-Encoding nor decodes, so the test sees the wire.
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	t.Cleanup(client.CloseIdleConnections)
-
+	wire := staticServer(t)
 	get := func(t *testing.T, method string, header ...string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/smh.wasm", nil)
-		require.NoError(t, err)
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp, body
+		return wire(t, method, "/smh.wasm", header...)
 	}
 	decode := func(t *testing.T, coding string, body []byte) []byte {
 		t.Helper()
@@ -122,25 +105,10 @@ func TestWasmServedPrecompressed(t *testing.T) {
 // their own.
 func TestStaticRevalidates(t *testing.T) {
 	needModule(t, "smh.wasm", "smh.wasm.br", "smh.wasm.gz", "smh-upload.js")
-	h, err := web.New(web.Config{Assets: page.FS()})
-	require.NoError(t, err)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	t.Cleanup(client.CloseIdleConnections)
+	wire := staticServer(t)
 	get := func(t *testing.T, path string, header ...string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
-		require.NoError(t, err)
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp, body
+		return wire(t, http.MethodGet, path, header...)
 	}
 	tags := map[string]bool{}
 	for _, tc := range []struct{ path, accept string }{
@@ -165,5 +133,32 @@ func TestStaticRevalidates(t *testing.T) {
 			assert.Equal(t, http.StatusOK, resp.StatusCode)
 			assert.NotEmpty(t, body)
 		})
+	}
+}
+
+// staticServer serves the demo's page on 127.0.0.1 and returns a request
+// function that sees the wire: its client neither adds Accept-Encoding nor
+// decodes (DisableCompression). header is name, value, name, value, ….
+func staticServer(t *testing.T) func(t *testing.T, method, path string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	h, err := web.New(web.Config{Assets: page.FS()})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h) // 127.0.0.1, a port chosen now
+	t.Cleanup(srv.Close)
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	t.Cleanup(client.CloseIdleConnections)
+	return func(t *testing.T, method, path string, header ...string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, nil)
+		require.NoError(t, err)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, body
 	}
 }
