@@ -36,8 +36,12 @@ BENCH_SIZE   ?= 256M
 BENCH_ROUNDS ?= 3
 # BENCH_LINK shapes the path to the emulator: wan (40 ms RTT, 100 Mbit/s), lan (4 ms, 1 Gbit/s) or RTT,RATE.
 BENCH_LINK   ?=
-# BENCH_ONLY picks rows by id (see `go run ./web/bench/cmd/smh-bench -h`); empty: the default rows.
+# BENCH_ONLY picks rows by id (see `go run ./web/bench/cmd/smh-bench -h`); empty: the default rows;
+# startup: the start-up table alone.
 BENCH_ONLY   ?=
+# BENCH_STARTUP: rounds of the start-up table (bare page, cos-js-sdk-v5, the module: cold, cold with the
+# README's preload tags, warm); 0 leaves it out.
+BENCH_STARTUP ?= 5
 # wasm/npm holds package.json (its version is the package's) and README.md;
 # make package stages them with the built module in wasm/dist/npm and packs it.
 NPM_DIR     := wasm/npm
@@ -180,9 +184,9 @@ bench: bench-go bench-browser
 bench-go:
 	$(GO) test -run '^$$' -bench Interleaved -benchtime 5x -count 1 ./smh/
 
-## bench-browser: $(BENCH_SIZE) from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: the module (checks on, off), plain XHR PUTs and cos-js-sdk-v5, to an emulator that discards, on loopback or through BENCH_LINK; table with CPU per GiB per process on stdout, web/bench/results.{json,md}
+## bench-browser: the start-up table ($(BENCH_STARTUP) rounds), then $(BENCH_SIZE) from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: the module (checks on, off), plain XHR PUTs and cos-js-sdk-v5, to an emulator that discards, on loopback or through BENCH_LINK; tables on stdout, web/bench/results.{json,md}
 bench-browser: wasm $(CHROMIUM) $(BENCH_SDK)
-	$(GO) run ./web/bench/cmd/smh-bench -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -link "$(BENCH_LINK)" -only "$(BENCH_ONLY)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
+	$(GO) run ./web/bench/cmd/smh-bench -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -startup $(BENCH_STARTUP) -link "$(BENCH_LINK)" -only "$(BENCH_ONLY)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
 
 $(BENCH_SDK): $(BENCH_DIR)/package.json $(BENCH_DIR)/package-lock.json
 	cd $(BENCH_DIR) && npm ci --ignore-scripts --no-audit --no-fund

@@ -2,6 +2,8 @@ package web
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"io/fs"
 	"net/http"
@@ -9,22 +11,38 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // precompressed are the encodings `make wasm` writes beside smh.wasm, best
 // first: Brotli 11 is about a quarter smaller than gzip -9.
 var precompressed = []struct{ coding, ext string }{{"br", ".br"}, {"gzip", ".gz"}}
 
-// staticHandler serves the page's files. A .wasm goes out as
-// application/wasm (WebAssembly.compileStreaming refuses anything else) and,
-// when the client accepts it and the file is there, as its precompressed
-// .br or .gz body: a server compressing on the fly would pick a fast level
-// and send noticeably more.
-func staticHandler(assets fs.FS) http.Handler {
+// StaticHandler serves the page's files, as the demo does (the bench serves
+// the module through it too, so that it measures what users get). A .wasm
+// goes out as application/wasm (WebAssembly.compileStreaming refuses anything
+// else) and, when the client accepts it and the file is there, as its
+// precompressed .br or .gz body: a server compressing on the fly would pick a
+// fast level and send noticeably more.
+//
+// Every response is Cache-Control: no-cache with a strong ETag (a hash of the
+// bytes sent), so a returning visitor revalidates and gets 304 Not Modified:
+// the browser then uses its HTTP cache and, for smh.wasm, V8's code cache,
+// which is keyed to the cached response. An embedded fs.FS has no
+// modification times, so without the ETag every visit would download
+// everything again and compile smh.wasm afresh.
+func StaticHandler(assets fs.FS) http.Handler {
 	files := http.FileServerFS(assets)
+	tags := &etags{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
+		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
 		if !strings.HasSuffix(r.URL.Path, ".wasm") {
+			// http.FileServerFS answers If-None-Match itself when the ETag is set.
+			if tag := tags.of(assets, name); tag != "" {
+				w.Header().Set("ETag", tag)
+			}
 			files.ServeHTTP(w, r)
 			return
 		}
@@ -33,18 +51,76 @@ func staticHandler(assets fs.FS) http.Handler {
 		// A Range request gets the raw file, so byte offsets always mean
 		// offsets into smh.wasm; only whole GETs and HEADs are encoded.
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Range") == "" &&
-			serveEncoded(w, r, assets, strings.TrimPrefix(path.Clean(r.URL.Path), "/")) {
+			serveEncoded(w, r, assets, name, tags) {
 			return
+		}
+		if tag := tags.of(assets, name); tag != "" {
+			w.Header().Set("ETag", tag)
 		}
 		files.ServeHTTP(w, r)
 	})
 }
 
+// etags holds the ETag of each file served, computed once per version of
+// the file (its name, size and modification time, so a file rebuilt in a
+// folder gets a new tag).
+type etags struct{ m sync.Map }
+
+type etagKey struct {
+	name string
+	size int64
+	mod  time.Time
+}
+
+// of is the strong ETag of the file name in assets (of its index.html for
+// a folder), or "" when there is none to read.
+func (e *etags) of(assets fs.FS, name string) string {
+	if name == "" || name == "." {
+		name = "index.html"
+	}
+	st, err := fs.Stat(assets, name)
+	if err == nil && st.IsDir() {
+		name = path.Join(name, "index.html")
+		st, err = fs.Stat(assets, name)
+	}
+	if err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	key := etagKey{name, st.Size(), st.ModTime()}
+	if v, ok := e.m.Load(key); ok {
+		return v.(string)
+	}
+	f, err := assets.Open(name)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	tag := `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+	e.m.Store(key, tag)
+	return tag
+}
+
+// noneMatch reports whether the request's If-None-Match names tag (weak
+// comparison, RFC 9110 section 13.1.2), or is "*".
+func noneMatch(r *http.Request, tag string) bool {
+	for v := range strings.SplitSeq(r.Header.Get("If-None-Match"), ",") {
+		v = strings.TrimPrefix(strings.TrimSpace(v), "W/")
+		if v == "*" || v == tag {
+			return true
+		}
+	}
+	return false
+}
+
 // serveEncoded writes name's precompressed body in the best coding that
-// Accept-Encoding allows, and reports false, having written nothing, when
-// there is none. It answers 200 without Accept-Ranges: ranges are served from
-// the raw file.
-func serveEncoded(w http.ResponseWriter, r *http.Request, assets fs.FS, name string) bool {
+// Accept-Encoding allows (or 304 when If-None-Match names it), and reports
+// false, having written nothing, when there is none. It answers 200 without
+// Accept-Ranges: ranges are served from the raw file.
+func serveEncoded(w http.ResponseWriter, r *http.Request, assets fs.FS, name string, tags *etags) bool {
 	type candidate struct {
 		coding, ext string
 		q           float64
@@ -68,6 +144,14 @@ func serveEncoded(w http.ResponseWriter, r *http.Request, assets fs.FS, name str
 			continue
 		}
 		h := w.Header()
+		// The encoded body's own tag: a strong ETag names one representation.
+		if tag := tags.of(assets, name+c.ext); tag != "" {
+			h.Set("ETag", tag)
+			if noneMatch(r, tag) {
+				w.WriteHeader(http.StatusNotModified)
+				return true
+			}
+		}
 		h.Set("Content-Encoding", c.coding)
 		h.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
 		w.WriteHeader(http.StatusOK)

@@ -30,27 +30,10 @@ func TestWasmServedPrecompressed(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, len(br), len(raw))
 
-	h, err := web.New(web.Config{Assets: page.FS()})
-	require.NoError(t, err)
-	srv := httptest.NewServer(h) // 127.0.0.1, a port chosen now
-	t.Cleanup(srv.Close)
-	// DisableCompression: the client neither adds Accept-Encoding nor decodes, so the test sees the wire.
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	t.Cleanup(client.CloseIdleConnections)
-
+	wire := staticServer(t)
 	get := func(t *testing.T, method string, header ...string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/smh.wasm", nil)
-		require.NoError(t, err)
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp, body
+		return wire(t, method, "/smh.wasm", header...)
 	}
 	decode := func(t *testing.T, coding string, body []byte) []byte {
 		t.Helper()
@@ -113,4 +96,69 @@ func TestWasmServedPrecompressed(t *testing.T) {
 		assert.Empty(t, resp.Header.Get("Content-Encoding"))
 		assert.Equal(t, raw[:8], body)
 	})
+}
+
+// TestStaticRevalidates: every file goes out no-cache with a strong ETag, and
+// a request that names it gets 304 with no body, so a returning visitor's
+// browser keeps its cached smh.wasm (and V8's code cache for it). The
+// encoded bodies of smh.wasm are different representations with tags of
+// their own.
+func TestStaticRevalidates(t *testing.T) {
+	needModule(t, "smh.wasm", "smh.wasm.br", "smh.wasm.gz", "smh-upload.js")
+	wire := staticServer(t)
+	get := func(t *testing.T, path string, header ...string) (*http.Response, []byte) {
+		t.Helper()
+		return wire(t, http.MethodGet, path, header...)
+	}
+	tags := map[string]bool{}
+	for _, tc := range []struct{ path, accept string }{
+		{"/smh.wasm", "br"}, {"/smh.wasm", "gzip"}, {"/smh.wasm", ""}, {"/smh-upload.js", "br"}, {"/", "br"},
+	} {
+		t.Run(tc.path+" "+tc.accept, func(t *testing.T) {
+			resp, body := get(t, tc.path, "Accept-Encoding", tc.accept)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.NotEmpty(t, body)
+			tag := resp.Header.Get("ETag")
+			require.Regexp(t, `^"[0-9a-f]+"$`, tag, "a strong ETag")
+			assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
+			assert.False(t, tags[tag], "one tag per representation")
+			tags[tag] = true
+
+			resp, body = get(t, tc.path, "Accept-Encoding", tc.accept, "If-None-Match", `"other", `+tag)
+			assert.Equal(t, http.StatusNotModified, resp.StatusCode)
+			assert.Empty(t, body)
+			assert.Equal(t, tag, resp.Header.Get("ETag"))
+
+			resp, body = get(t, tc.path, "Accept-Encoding", tc.accept, "If-None-Match", `"other"`)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.NotEmpty(t, body)
+		})
+	}
+}
+
+// staticServer serves the demo's page on 127.0.0.1 and returns a request
+// function that sees the wire: its client neither adds Accept-Encoding nor
+// decodes (DisableCompression). header is name, value, name, value, ….
+func staticServer(t *testing.T) func(t *testing.T, method, path string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	h, err := web.New(web.Config{Assets: page.FS()})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h) // 127.0.0.1, a port chosen now
+	t.Cleanup(srv.Close)
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	t.Cleanup(client.CloseIdleConnections)
+	return func(t *testing.T, method, path string, header ...string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, nil)
+		require.NoError(t, err)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, body
+	}
 }

@@ -82,7 +82,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	if cfg.Assets != nil {
-		mux.Handle("/", staticHandler(cfg.Assets))
+		mux.Handle("/", StaticHandler(cfg.Assets))
 	}
 	if !real && cfg.Emulator == nil {
 		mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {

@@ -61,7 +61,9 @@ type Config struct {
 	// WorkDir receives the source file and the browser profiles; default a new temporary directory, removed
 	// at the end.
 	WorkDir     string
-	Contestants []Contestant // default Contestants()
+	Contestants []Contestant // nil: Contestants(); empty: no uploads (the start-up table alone)
+	// StartupRounds, when > 0, also measures start-up (the start-up table) in that many rounds.
+	StartupRounds int
 	// RunTimeout bounds one upload with its browser; default 10 minutes.
 	RunTimeout time.Duration
 	// Logf, when set, gets one line per run and the browser's errors.
@@ -89,6 +91,8 @@ type Report struct {
 	COSSDK      string      `json:"cosSdkVersion"`
 	Rows        []Row       `json:"rows"`
 	Runs        []RunResult `json:"runs"`
+	// Startup is the start-up table, when Config.StartupRounds asked for it.
+	Startup *StartupTable `json:"startup,omitempty"`
 }
 
 // Machine describes where it ran.
@@ -302,12 +306,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if rep.WasmRaw, rep.WasmGzip, err = gzipSize(wasm); err != nil {
 		return nil, err
 	}
-	// The Brotli size is that of the smh.wasm.br make wasm writes beside it (0 when there is none):
-	// Brotli 11 takes seconds to compute here.
+	// The compressed sizes are those of the smh.wasm.br and .gz make wasm writes beside it, which
+	// the page server sends (Brotli 11 takes seconds to compute here); without a .gz, Go's gzip -9.
 	if st, err := os.Stat(wasm + ".br"); err == nil {
 		rep.WasmBrotli = st.Size()
 	}
-	needCOS := slices.ContainsFunc(cfg.Contestants, func(c Contestant) bool { return c.Kind == KindCOS })
+	if st, err := os.Stat(wasm + ".gz"); err == nil {
+		rep.WasmGzip = st.Size()
+	}
+	needCOS := cfg.StartupRounds > 0 || slices.ContainsFunc(cfg.Contestants, func(c Contestant) bool { return c.Kind == KindCOS })
 	if needCOS {
 		if _, err := os.Stat(cfg.COSSDK); err != nil {
 			return nil, fmt.Errorf("bench: cos-js-sdk-v5 (npm ci in web/bench): %w", err)
@@ -315,11 +322,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// The source: random bytes on disk, and their CRC-64.
-	h.src = filepath.Join(cfg.WorkDir, fmt.Sprintf("source-%d.bin", cfg.Size))
-	if h.srcCRC, err = writeSource(h.src, cfg.Size); err != nil {
-		return nil, err
+	if len(cfg.Contestants) > 0 {
+		h.src = filepath.Join(cfg.WorkDir, fmt.Sprintf("source-%d.bin", cfg.Size))
+		if h.srcCRC, err = writeSource(h.src, cfg.Size); err != nil {
+			return nil, err
+		}
+		rep.SourceCRC64 = smh.FormatCRC64(h.srcCRC)
 	}
-	rep.SourceCRC64 = smh.FormatCRC64(h.srcCRC)
 
 	// The emulator, in the mode that keeps nothing, behind the shaped link if there is one, and the page's
 	// server.
@@ -338,10 +347,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: pageHandler(filepath.Join(cfg.WorkDir, "site"), cfg.COSSDK), ReadHeaderTimeout: 10 * time.Second}
+	pages := pageHandler(filepath.Join(cfg.WorkDir, "site"), cfg.COSSDK)
+	srv := &http.Server{Handler: pages, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 	h.pageURL = "http://" + ln.Addr().String() + "/"
+
+	// Start-up first, while nothing of the uploads' is left on the machine.
+	if cfg.StartupRounds > 0 {
+		if rep.Startup, err = h.runStartup(ctx, pages, cfg.StartupRounds); err != nil {
+			return nil, err
+		}
+	}
 
 	// Interleaved rounds, the order rotated each round.
 	n := len(cfg.Contestants)

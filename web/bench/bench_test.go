@@ -97,20 +97,30 @@ func TestHarness(t *testing.T) {
 	assertTable(t, md.String())
 }
 
-// assertTable checks that every line of the Markdown table has as many cells as its header: a renderer draws no
-// table whose delimiter row is one short.
+// assertTable checks that every line of each Markdown table has as many cells as its header: a renderer
+// draws no table whose delimiter row is one short.
 func assertTable(t *testing.T, md string) {
 	t.Helper()
-	var lines []string
+	var tables [][]string
+	in := false
 	for _, l := range strings.Split(md, "\n") {
-		if strings.HasPrefix(l, "|") {
-			lines = append(lines, l)
+		switch {
+		case strings.HasPrefix(l, "|") && in:
+			tables[len(tables)-1] = append(tables[len(tables)-1], l)
+		case strings.HasPrefix(l, "|"):
+			tables = append(tables, []string{l})
+			in = true
+		default:
+			in = false
 		}
 	}
-	require.GreaterOrEqual(t, len(lines), 3, "header, delimiter and rows")
-	want := strings.Count(lines[0], "|")
-	for _, l := range lines[1:] {
-		assert.Equal(t, want, strings.Count(l, "|"), "cells in %q", l)
+	require.NotEmpty(t, tables)
+	for _, lines := range tables {
+		require.GreaterOrEqual(t, len(lines), 3, "header, delimiter and rows")
+		want := strings.Count(lines[0], "|")
+		for _, l := range lines[1:] {
+			assert.Equal(t, want, strings.Count(l, "|"), "cells in %q", l)
+		}
 	}
 }
 
@@ -137,4 +147,50 @@ func TestExtras(t *testing.T) {
 			r.StoredSize, r.StoredCRC64, cfg.Size, rep.SourceCRC64)
 		assert.GreaterOrEqual(t, r.Requests["part"], r.Parts, "%s: every part reached the emulator", r.Contestant)
 	}
+}
+
+// TestStartup runs the start-up table once (one round, no uploads) to prove that it measures: every
+// row has a figure above zero in every column, the module's row has its critical path, and the table
+// renders with one cell per column. Times are not asserted.
+func TestStartup(t *testing.T) {
+	cfg := needs(t)
+	cfg.Contestants = []bench.Contestant{}
+	cfg.StartupRounds = 1
+	cfg.WorkDir = t.TempDir()
+	cfg.Logf = t.Logf
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rep, err := bench.Run(ctx, cfg)
+	require.NoError(t, err)
+	require.NotNil(t, rep.Startup)
+	assert.Empty(t, rep.Runs, "no uploads")
+	st := rep.Startup
+	require.Len(t, st.Rows, len(bench.StartupRows()))
+	require.Len(t, st.Runs, len(bench.StartupRows())*len(bench.StartupColumns))
+	for _, r := range st.Runs {
+		assert.Empty(t, r.Error, "%s %s", r.Row, r.Column)
+		assert.Positive(t, r.ReadyMs, "%s %s", r.Row, r.Column)
+	}
+	for _, row := range st.Rows {
+		for _, col := range bench.StartupColumns {
+			c := row.Cells[col]
+			assert.Equal(t, 1, c.Runs, "%s %s", row.ID, col)
+			assert.Zero(t, c.Failed, "%s %s", row.ID, col)
+			assert.Positive(t, c.ReadyMs, "%s %s", row.ID, col)
+			if row.ID == bench.StartupModule {
+				for _, f := range []string{"smh-upload.js", "smh-upload-run.js", "smh.wasm", "worker:wasm_exec.js", "ready"} {
+					assert.Positive(t, c.Path[f], "%s: %s on the critical path", col, f)
+				}
+				assert.Equal(t, 1, c.WasmRequests, "%s: smh.wasm fetched once (a preload is reused)", col)
+			}
+		}
+	}
+	var text, md strings.Builder
+	rep.WriteText(&text)
+	rep.WriteMarkdown(&md, "go test ./web/bench")
+	for _, row := range bench.StartupRows() {
+		assert.Contains(t, text.String(), row.Name)
+		assert.Contains(t, md.String(), "| "+row.Name+" |")
+	}
+	assertTable(t, md.String())
 }

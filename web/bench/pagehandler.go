@@ -9,19 +9,43 @@ import (
 	"encoding/json"
 	"html"
 	"io/fs"
+	"maps"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
+
+	"github.com/smhupload/smh-upload/web"
 )
 
-// pageHandler serves the page, the modules under /module/ and /module-<id>/ (from siteDir) and
-// cos-js-sdk-v5 under /cos/.
-func pageHandler(siteDir, cosSDK string) http.Handler {
+// pageServer serves the pages, and counts the requests for each path: the start-up table checks with
+// them that a preloaded smh.wasm is not fetched a second time.
+type pageServer struct {
+	http.Handler
+	mu       sync.Mutex
+	requests map[string]int
+}
+
+// takeRequests returns the requests per path since the last call, and starts counting afresh.
+func (s *pageServer) takeRequests() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := maps.Clone(s.requests)
+	clear(s.requests)
+	return out
+}
+
+// pageHandler serves the page, the start-up pages (/startup), the modules under /module/ and
+// /module-<id>/ (from siteDir) and cos-js-sdk-v5 under /cos/. The modules go through the demo's own
+// static handler (smh.wasm precompressed, every file revalidated by its ETag), so the bench fetches them
+// as users do.
+func pageHandler(siteDir, cosSDK string) *pageServer {
 	sub, err := fs.Sub(pageFiles, "page")
 	if err != nil {
 		panic(err) // embedded above
 	}
 	mux := http.NewServeMux()
-	page, modules := http.FileServerFS(sub), http.FileServer(http.Dir(siteDir))
+	page, modules := http.FileServerFS(sub), web.StaticHandler(os.DirFS(siteDir))
 	index, err := fs.ReadFile(sub, "index.html")
 	if err != nil {
 		panic(err)
@@ -38,13 +62,26 @@ func pageHandler(siteDir, cosSDK string) http.Handler {
 		}
 		page.ServeHTTP(w, r)
 	})
+	mux.HandleFunc("/startup", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(startupPage(Kind(q.Get("kind")), q.Get("preload") == "1"))
+	})
+	// cos-js-sdk-v5 as a static host would serve it: revalidated by its modification time.
 	mux.HandleFunc("/cos/cos-js-sdk-v5.min.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFile(w, r, cosSDK)
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := &pageServer{requests: map[string]int{}}
+	s.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests[r.URL.Path]++
+		s.mu.Unlock()
+		// The harness's pages are never cached; the modules' and the SDK's handlers say otherwise.
 		w.Header().Set("Cache-Control", "no-store")
 		mux.ServeHTTP(w, r)
 	})
+	return s
 }
 
 // withPreloads adds to the page's head the preload hints that the README
@@ -59,9 +96,7 @@ func withPreloads(index []byte, cfgJSON string) []byte {
 	var links string
 	switch c.Kind {
 	case KindModule:
-		b := html.EscapeString(c.ModuleBase)
-		links = `<link rel="modulepreload" href="` + b + `/smh-upload.js">` + "\n" +
-			`<link rel="preload" href="` + b + `/smh.wasm" as="fetch" type="application/wasm" crossorigin>` + "\n"
+		links = readmePreloads(c.ModuleBase)
 	case KindCOS:
 		links = `<link rel="preload" href="` + html.EscapeString(c.COSSDK) + `" as="script">` + "\n"
 	}

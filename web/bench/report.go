@@ -14,10 +14,20 @@ import (
 
 // WriteText writes the table for a terminal.
 func (rep *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "%s, %d round(s), source CRC-64 %s; %s, %d CPUs, %s; load %s → %s\n",
-		size(rep.Size), rep.Rounds, rep.SourceCRC64, rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.Go,
+	if len(rep.Rows) > 0 {
+		fmt.Fprintf(w, "%s, %d round(s), source CRC-64 %s; ", size(rep.Size), rep.Rounds, rep.SourceCRC64)
+	}
+	fmt.Fprintf(w, "%s, %d CPUs, %s; load %s → %s\n", rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.Go,
 		rep.Machine.LoadStart, rep.Machine.LoadEnd)
-	fmt.Fprintf(w, "smh.wasm %s: %d bytes, %d gzipped, %d Brotli; cos-js-sdk-v5 %s\n\n", rep.Module, rep.WasmRaw, rep.WasmGzip, rep.WasmBrotli, rep.COSSDK)
+	if rep.Startup != nil {
+		rep.writeStartupText(w) // with smh.wasm's sizes
+	} else {
+		fmt.Fprintf(w, "smh.wasm %s: %d bytes, %d gzipped, %d Brotli; cos-js-sdk-v5 %s\n", rep.Module, rep.WasmRaw, rep.WasmGzip, rep.WasmBrotli, rep.COSSDK)
+	}
+	if len(rep.Rows) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-42s %18s %6s %8s %31s %5s %6s %13s %11s %6s %6s %6s %6s %11s %6s %5s %4s\n",
 		"uploader", "MiB/s med (range)", "ratio", "done s", "CPU/GiB brw/rnd/net/oth=chrome", "×lim", "server",
 		"main cpu/busy", "stalls", "heap", "AB+", "wasm+", "rss+", "ready (own)", "req/pt", "noisy", "ok")
@@ -51,8 +61,16 @@ func (rep *Report) WriteText(w io.Writer) {
 	}
 }
 
-// WriteMarkdown writes the README's table, with the command that made it.
+// WriteMarkdown writes the README's tables (the uploads', the start-up's), with the command that made
+// them.
 func (rep *Report) WriteMarkdown(w io.Writer, command string) {
+	if rep.Startup != nil {
+		rep.writeStartupMarkdown(w, command) // with smh.wasm's sizes
+		if len(rep.Rows) == 0 {
+			return
+		}
+		fmt.Fprintln(w)
+	}
 	header := []string{fmt.Sprintf("uploader (%s, %d rounds%s)", size(rep.Size), rep.Rounds, rep.linkText()),
 		"MiB/s, median (min–max)", "vs the faster of limit and cos 8 MiB × 4", "seconds to done",
 		"browser-side CPU per GiB, core·s: browser / renderer / network / other = total", "vs the limit's CPU",
@@ -68,9 +86,12 @@ func (rep *Report) WriteMarkdown(w io.Writer, command string) {
 			r.Name, speed(r), ratio(r), r.Seconds, r.PerGiB.breakdown(), cpuRatio(r, lim), r.PerGiB.Server, r.MainCPU, r.MainBusy, stalls(r), mib(r.HeapPeak), mib(r.ABGrowth),
 			mib(r.WasmGrowth), mib(r.RSSGrowth), ready(r), r.PerPart, okText(r))
 	}
-	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), %s; smh.wasm %.2f MiB, %.2f MiB gzipped, %.2f MiB Brotli.",
-		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.Go,
-		mib(rep.WasmRaw), mib(rep.WasmGzip), mib(rep.WasmBrotli))
+	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), %s",
+		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.Go)
+	if rep.Startup == nil { // else the start-up table gives them
+		fmt.Fprintf(w, "; smh.wasm %.2f MiB, %.2f MiB gzipped, %.2f MiB Brotli", mib(rep.WasmRaw), mib(rep.WasmGzip), mib(rep.WasmBrotli))
+	}
+	fmt.Fprint(w, ".")
 	fmt.Fprintf(w, " Speed and CPU are medians, stalls and memory the worst run. `%s`, %s.", command, rep.Date.Format("2006-01-02"))
 	if n := rep.noisyRuns(); n > 0 {
 		fmt.Fprintf(w, " %d of %d runs were noisy (processes outside the benchmark used more than %.1f core).", n, len(rep.Runs), NoisyCores)

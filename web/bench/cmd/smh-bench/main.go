@@ -7,10 +7,12 @@
 //
 // Usage (from the repository root, after make wasm and npm ci in web/bench):
 //
-//	smh-bench [-size 256M] [-rounds 3] [-only module,limit] [-json web/bench/results.json] [-md web/bench/results.md]
+//	smh-bench [-size 256M] [-rounds 3] [-startup 5] [-only module,limit] [-json web/bench/results.json] [-md web/bench/results.md]
 //
-// BENCH_SIZE and BENCH_ROUNDS set the defaults of -size and -rounds; a size of 1G or more is fine, the
-// source is a file on disk.
+// BENCH_SIZE, BENCH_ROUNDS and BENCH_STARTUP set the defaults of -size, -rounds and -startup; a size of
+// 1G or more is fine, the source is a file on disk. -startup N also measures start-up (the bare page,
+// cos-js-sdk-v5 and the module, cold, cold with preload tags and warm) in N rounds, before the
+// uploads; -only startup measures start-up alone.
 package main
 
 import (
@@ -35,10 +37,11 @@ func main() {
 }
 
 func run() error {
-	defSize, defRounds := envOr("BENCH_SIZE", "256M"), envOr("BENCH_ROUNDS", "3")
+	defSize, defRounds, defStartup := envOr("BENCH_SIZE", "256M"), envOr("BENCH_ROUNDS", "3"), envOr("BENCH_STARTUP", "5")
 	sizeFlag := flag.String("size", defSize, "source size: 256M, 1G, … (env BENCH_SIZE)")
 	rounds := flag.Int("rounds", atoi(defRounds, 3), "rounds; each runs every contestant once, in a fresh browser (env BENCH_ROUNDS)")
-	only := flag.String("only", "", "comma-separated contestant ids to run (default: "+ids(bench.Contestants())+"; also "+ids(bench.Extras())+")")
+	startup := flag.Int("startup", atoi(defStartup, 5), "rounds of the start-up table, each visiting every start-up row cold, cold with preloads and warm; 0: none (env BENCH_STARTUP)")
+	only := flag.String("only", "", "comma-separated contestant ids to run (default: "+ids(bench.Contestants())+"; also "+ids(bench.Extras())+"); startup alone: only the start-up table")
 	dist := flag.String("dist", "wasm/dist", "the built module (make wasm)")
 	sdk := flag.String("cos-sdk", "web/bench/node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js", "cos-js-sdk-v5's browser build (npm ci in web/bench)")
 	chromium := flag.String("chromium", bench.DefaultChromium(), "Chromium (env SMH_CHROMIUM)")
@@ -73,7 +76,12 @@ func run() error {
 			cs = append(cs, bench.Variant(name, dir))
 		}
 	}
-	if *only != "" {
+	if *only == "startup" {
+		cs = []bench.Contestant{} // no uploads
+		if *startup <= 0 {
+			return fmt.Errorf("-only startup with -startup %d: nothing to run", *startup)
+		}
+	} else if *only != "" {
 		want := strings.Split(*only, ",")
 		for _, v := range strings.Split(*variants, ",") {
 			if name, _, ok := strings.Cut(v, "="); ok {
@@ -94,7 +102,7 @@ func run() error {
 		link = &l
 	}
 	cfg := bench.Config{Link: link, Size: size, Rounds: *rounds, Chromium: *chromium, ModuleDir: *dist, COSSDK: *sdk,
-		WorkDir: *work, Contestants: cs, ProfileDir: *profile, RunTimeout: *timeout}
+		WorkDir: *work, Contestants: cs, ProfileDir: *profile, RunTimeout: *timeout, StartupRounds: *startup}
 	if !*quiet {
 		start := time.Now()
 		cfg.Logf = func(format string, args ...any) {
@@ -119,7 +127,7 @@ func run() error {
 			return err
 		}
 		// The make command that repeats this run (make bench also runs the native benchmark).
-		cmd := fmt.Sprintf("make bench-browser BENCH_SIZE=%s BENCH_ROUNDS=%d", *sizeFlag, *rounds)
+		cmd := fmt.Sprintf("make bench-browser BENCH_SIZE=%s BENCH_ROUNDS=%d BENCH_STARTUP=%d", *sizeFlag, *rounds, *startup)
 		if *linkFlag != "" {
 			cmd += " BENCH_LINK=" + *linkFlag
 		}
@@ -134,6 +142,13 @@ func run() error {
 	for _, r := range rep.Rows {
 		if !r.Verified {
 			return fmt.Errorf("%s: %d of %d runs failed or stored wrong bytes", r.Name, r.Failed, r.Runs)
+		}
+	}
+	if rep.Startup != nil {
+		for _, r := range rep.Startup.Runs {
+			if r.Error != "" {
+				return fmt.Errorf("start-up %s %s round %d: %s", r.Row, r.Column, r.Round, r.Error)
+			}
 		}
 	}
 	return nil
