@@ -43,6 +43,36 @@ const folderParallel = 4
 // token, the server) stops AddTree before any entry is queued, with that
 // error: nothing is half-added.
 func AddTree(ctx context.Context, q *Queue, target string, entries []TreeEntry, o Options) (int, error) {
+	return addTree(ctx, q, target, entries, o, &folders{})
+}
+
+// folders are the folders known to exist: created by this package, or
+// above one it created. A QueueFeed keeps them across its adds, so that
+// each folder is requested once however many adds name it.
+type folders struct {
+	mu    sync.Mutex
+	known map[string]bool
+}
+
+func (f *folders) has(d string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.known[d]
+}
+
+// created records d and the folders above it.
+func (f *folders) created(d string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.known == nil {
+		f.known = map[string]bool{}
+	}
+	for ; d != "." && !f.known[d]; d = path.Dir(d) {
+		f.known[d] = true
+	}
+}
+
+func addTree(ctx context.Context, q *Queue, target string, entries []TreeEntry, o Options, known *folders) (int, error) {
 	target = strings.Trim(target, "/")
 	if target != "" {
 		if _, err := CleanPath(target); err != nil {
@@ -74,7 +104,12 @@ func AddTree(ctx context.Context, q *Queue, target string, entries []TreeEntry, 
 			full[i] = p
 		}
 	}
-	refused, err := createFolders(ctx, q.c, dirs)
+	for d := range dirs {
+		if known.has(d) {
+			delete(dirs, d)
+		}
+	}
+	refused, err := createFolders(ctx, q.c, dirs, known)
 	if err != nil {
 		return 0, err
 	}
@@ -123,10 +158,10 @@ func bodySize(b Body) int64 {
 }
 
 // createFolders creates dirs by their deepest folders, folderParallel at a
-// time, and returns the ones SMH refused (a 400: the name) with their
+// time, records them in known, and returns the ones SMH refused (a 400: the name) with their
 // errors. The folders above a refused one are then requested in a later
 // round, unless a sibling created them; no folder is requested twice.
-func createFolders(ctx context.Context, c *Client, dirs map[string]bool) (map[string]error, error) {
+func createFolders(ctx context.Context, c *Client, dirs map[string]bool, known *folders) (map[string]error, error) {
 	refused := map[string]error{}
 	for len(dirs) > 0 {
 		all := make([]string, 0, len(dirs))
@@ -160,6 +195,7 @@ func createFolders(ctx context.Context, c *Client, dirs map[string]bool) (map[st
 				refused[d] = errs[i]
 				continue
 			}
+			known.created(d)
 			for a := path.Dir(d); a != "."; a = path.Dir(a) {
 				delete(dirs, a) // created with d
 			}

@@ -16,10 +16,12 @@ type QueueFeed struct {
 	q      *Queue
 	ctx    context.Context // ends with Cancel
 	cancel context.CancelFunc
+	known  folders // across adds: each folder is requested once
 
 	mu      sync.Mutex
 	adding  int
 	changed chan struct{} // closed and replaced when an add ends
+	last    chan struct{} // closed when the latest add has ended; adds run one after another
 }
 
 // NewQueueFeed returns a feed for q.
@@ -32,11 +34,14 @@ func NewQueueFeed(q *Queue) *QueueFeed {
 func (f *QueueFeed) Queue() *Queue { return f.q }
 
 // AddTree runs AddTree in the background, counting it as under way from
-// now on, and returns a function that waits for its outcome. After Cancel
+// now on, and returns a function that waits for its outcome. A folder that
+// an earlier add of the feed created is not requested again. After Cancel
 // it adds nothing and fails with an error wrapping ErrCanceled.
 func (f *QueueFeed) AddTree(ctx context.Context, target string, entries []TreeEntry, o Options) func() (int, error) {
 	f.mu.Lock()
 	f.adding++
+	prev, mine := f.last, make(chan struct{})
+	f.last = mine
 	f.mu.Unlock()
 	type result struct {
 		n   int
@@ -44,13 +49,17 @@ func (f *QueueFeed) AddTree(ctx context.Context, target string, entries []TreeEn
 	}
 	ch := make(chan result, 1)
 	go func() {
+		defer close(mine)
+		if prev != nil {
+			<-prev // in order: indexes follow the calls, and a folder two adds name is requested once
+		}
 		ctx, stop := context.WithCancel(ctx)
 		defer stop()
 		defer context.AfterFunc(f.ctx, stop)()
 		var n int
 		var err error
 		if f.ctx.Err() == nil { // AfterFunc stops ctx in a goroutine of its own: not yet, maybe
-			n, err = AddTree(ctx, f.q, target, entries, o)
+			n, err = addTree(ctx, f.q, target, entries, o, &f.known)
 		} else {
 			err = context.Canceled
 		}
@@ -124,6 +133,8 @@ type ProgressThrottle struct {
 	armed      int  // the timer that may deliver; 0 for none
 	gen        int
 	last       time.Time // of the last delivery
+	delivered  QueueProgress
+	any        bool // delivered is set
 }
 
 // NewProgressThrottle returns a throttle that calls fn at most once per
@@ -205,9 +216,15 @@ func (t *ProgressThrottle) run() {
 	for {
 		t.mu.Lock()
 		p := t.latest
-		t.pending, t.flush, t.last = false, false, t.clock.Now()
+		t.pending, t.flush = false, false
+		same := t.any && sameTotals(p, t.delivered)
+		if !same {
+			t.last, t.delivered, t.any = t.clock.Now(), p, true
+		}
 		t.mu.Unlock()
-		t.fn(p) // unlocked: fn may call the queue, which updates again
+		if !same { // the rate alone changing, after the end, is not news
+			t.fn(p) // unlocked: fn may call the queue, which updates again
+		}
 		t.mu.Lock()
 		if !t.pending {
 			t.delivering = false
@@ -222,4 +239,10 @@ func (t *ProgressThrottle) run() {
 		}
 		t.mu.Unlock()
 	}
+}
+
+// sameTotals reports whether a and b differ at most in their rate and ETA.
+func sameTotals(a, b QueueProgress) bool {
+	a.BytesPerSecond, a.ETA = b.BytesPerSecond, b.ETA
+	return a == b
 }

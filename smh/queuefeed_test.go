@@ -65,7 +65,8 @@ func TestProgressThrottle(t *testing.T) {
 
 // Wait covers an add still creating its folders: it returns every file of
 // the tree, stored, not the empty queue it would see before the files are
-// added. An add after Cancel fails as cancelled and sends nothing.
+// added. A later add does not request a folder an earlier one created. An
+// add after Cancel fails as cancelled and sends nothing.
 func TestQueueFeedWaitsForAdds(t *testing.T) {
 	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
 	q, err := smh.NewQueue(e.client, e.put, smh.QueueOptions{})
@@ -84,12 +85,21 @@ func TestQueueFeedWaitsForAdds(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 
-	require.NoError(t, feed.Cancel(context.Background()))
 	creates := e.emu.Count("directory.create")
+	n, err = feed.AddTree(context.Background(), "feed", []smh.TreeEntry{{Path: "a/3.txt", Body: bodyOf([]byte("3"))}}, smh.Options{})()
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, creates, e.emu.Count("directory.create"), "feed/a exists: an earlier add created it")
+	files, err = feed.Wait(context.Background())
+	require.NoError(t, err)
+	require.Len(t, files, 3)
+	assert.Equal(t, smh.FileDone, files[2].State, "%v", files[2].Err)
+
+	require.NoError(t, feed.Cancel(context.Background()))
 	_, err = feed.AddTree(context.Background(), "late", []smh.TreeEntry{{Path: "c/3.txt", Body: bodyOf([]byte("3"))}}, smh.Options{})()
 	assert.ErrorIs(t, err, smh.ErrCanceled)
 	assert.Equal(t, creates, e.emu.Count("directory.create"))
 	files, err = feed.Wait(context.Background())
 	require.NoError(t, err)
-	assert.Len(t, files, 2, "nothing was added")
+	assert.Len(t, files, 3, "nothing was added")
 }
