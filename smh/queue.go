@@ -71,6 +71,7 @@ const (
 type QueueFile struct {
 	Index int
 	Path  string
+	Size  int64
 	State string
 	Info  *FileInfo // when done; when skipped, as the earlier queue stored it
 	Err   error     // when failed or cancelled: the file's own *Error
@@ -178,7 +179,7 @@ func (q *Queue) AddFile(body Body, o Options, id *FileID) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	f.task = task
+	f.task, f.file.Size = task, body.Size()
 	if q.o.Store != nil && id != nil {
 		f.key = ResumeKey(q.fileID(*id, body, o))
 		if rec, ok := q.record(f.key, body.Size(), o.Path); ok && rec.Done {
@@ -229,9 +230,9 @@ func (q *Queue) skip(f *queued, rec ResumeRecord) int {
 
 // reject records a file that cannot be queued as failed with err, so that
 // it is among the queue's outcomes; RetryFailed leaves it alone.
-func (q *Queue) reject(path string, err error) {
+func (q *Queue) reject(path string, size int64, err error) {
 	q.mu.Lock()
-	f := &queued{file: QueueFile{Index: len(q.files), Path: path, Err: err}}
+	f := &queued{file: QueueFile{Index: len(q.files), Path: path, Size: size, Err: err}}
 	q.setLocked(f, FileFailed)
 	q.files = append(q.files, f)
 	q.changedLocked()
