@@ -22,6 +22,9 @@ type TreeEntry struct {
 	Path string
 	Body Body  // nil for a folder
 	Err  error // set: the entry fails with it, as a file (one that could not be read, say)
+	// ID names the local file (Name, LastModified) for the queue's resume
+	// records (QueueOptions.Store); nil: the file is never skipped or resumed.
+	ID *FileID
 }
 
 // folderParallel is the number of folder requests AddTree keeps in flight:
@@ -134,7 +137,7 @@ func addTree(ctx context.Context, q *Queue, target string, entries []TreeEntry, 
 		default:
 			fo := o
 			fo.Path = p
-			if _, err := q.Add(en.Body, fo); err != nil {
+			if _, err := q.AddFile(en.Body, fo, en.ID); err != nil {
 				q.reject(p, size, err)
 			}
 		}
@@ -236,7 +239,8 @@ func UploadDir(ctx context.Context, q *Queue, fsys fs.FS, target string, o Optio
 					Err: &Error{Op: "upload", Code: CodeSourceRead, Message: "reading " + name, Err: err}})
 				break
 			}
-			entries = append(entries, TreeEntry{Path: name, Body: &fsBody{fsys: fsys, name: name, size: info.Size()}})
+			entries = append(entries, TreeEntry{Path: name, Body: &fsBody{fsys: fsys, name: name, size: info.Size()},
+				ID: &FileID{Name: path.Base(name), LastModified: info.ModTime().UnixMilli()}})
 		}
 		return nil
 	})

@@ -373,7 +373,13 @@ func fileEntry(b js.Value, path string) smh.TreeEntry {
 			path = v.String()
 		}
 	}
-	return smh.TreeEntry{Path: path, Body: newBlobBody(b)}
+	e := smh.TreeEntry{Path: path, Body: newBlobBody(b)}
+	// A File (not a bare Blob) is known again after a reload by its name,
+	// size and modification time: the queue's resume records key on them.
+	if n, m := b.Get("name"), b.Get("lastModified"); n.Type() == js.TypeString && m.Type() == js.TypeNumber {
+		e.ID = &smh.FileID{Name: n.String(), LastModified: int64(m.Float())}
+	}
+	return e
 }
 
 type queueProgressJS struct {
@@ -384,13 +390,14 @@ type queueProgressJS struct {
 	Left           int     `js:"left"`
 	Canceled       int     `js:"canceled"`
 	Added          int     `js:"added"`
+	Skipped        int     `js:"skipped"`
 	BytesPerSecond float64 `js:"bytesPerSecond"`
 	ETASeconds     float64 `js:"etaSeconds"`
 }
 
 func queueProgressValue(p smh.QueueProgress) js.Value {
 	return vert.ValueOf(queueProgressJS{Loaded: float64(p.Loaded), Total: float64(p.Total), Done: p.Done, Failed: p.Failed,
-		Left: p.Left, Canceled: p.Canceled, Added: p.FilesAdded, BytesPerSecond: p.BytesPerSecond,
+		Left: p.Left, Canceled: p.Canceled, Added: p.FilesAdded, Skipped: p.Skipped, BytesPerSecond: p.BytesPerSecond,
 		ETASeconds: p.ETA.Seconds()}).Value
 }
 

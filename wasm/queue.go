@@ -97,7 +97,9 @@ func (m *module) queueOf(this js.Value) *jsQueue {
 // Go callback cannot throw); options that cannot work make a queue whose
 // add and done reject with the error.
 func (m *module) queue(_ js.Value, args []js.Value) any {
-	q, err := protect(func() (*jsQueue, error) { return newQueue(arg(args, 0)) })
+	// The second argument, from smh-upload-run.js, is the module's resume
+	// records (IndexedDB), or undefined where there is none.
+	q, err := protect(func() (*jsQueue, error) { return newQueue(arg(args, 0), arg(args, 1)) })
 	if err != nil {
 		q = &jsQueue{err: err}
 	}
@@ -114,7 +116,7 @@ func (m *module) queue(_ js.Value, args []js.Value) any {
 	return o
 }
 
-func newQueue(opts js.Value) (*jsQueue, error) {
+func newQueue(opts, records js.Value) (*jsQueue, error) {
 	a, err := convertQueueArgs(opts)
 	if err != nil {
 		return nil, err
@@ -133,12 +135,13 @@ func newQueue(opts js.Value) (*jsQueue, error) {
 	if fn := a.onFile; fn.Type() == js.TypeFunction {
 		a.queue.OnFile = func(f smh.QueueFile) { callUser(fn, queueFileValue(f)) }
 	}
+	if a.resume {
+		a.queue.Store = newRecordStore(records)
+	}
 	sq, err := smh.NewQueue(c, xhrPutter{}, a.queue)
 	if err != nil {
 		return nil, err
 	}
-	// Resume records of the queue (a.resume) come with the queue's resume
-	// store in package smh; until then every page starts afresh.
 	q.feed = smh.NewQueueFeed(sq)
 	sq.Start()
 	if q.signal = a.signal; !q.signal.IsUndefined() {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"syscall/js"
 	"testing"
@@ -371,4 +372,59 @@ func TestQueueChecksItsOptions(t *testing.T) {
 			assert.Equal(t, "TypeError", try.Invoke(m, bad).String(), "%v", bad)
 		}
 	}
+}
+
+// A reload, as far as a test page can have one: a second queue in the
+// module offered the same files skips those the first stored, with no
+// request, and the records are in IndexedDB, where a new page would load
+// them from.
+func TestQueueResumeRecords(t *testing.T) {
+	e := newEmu(t, emuConfig{})
+	mod := loadedModule(t) // resume records come with smh-upload-run.js's start
+	items := func() []any {
+		var out []any
+		for i, size := range []int64{5 << 10, 70 << 10, 0, 2*MiB + 3} {
+			out = append(out, generated(size, uint32(400+i), fmt.Sprintf("r%d.bin", i)))
+		}
+		return out
+	}
+	a := startQueue(t, mod, e.options(map[string]any{"path": "again", "partSize": MiB}))
+	require.Equal(t, 4, a.add(items()))
+	for _, f := range a.done() {
+		require.Equal(t, smh.FileDone, f.State, "%s: %s", f.Path, f.ErrorCode)
+	}
+	before := e.counts()
+
+	b := startQueue(t, mod, e.options(map[string]any{"path": "again", "partSize": MiB}))
+	require.Equal(t, 4, b.add(items()))
+	for _, f := range b.done() {
+		assert.Equal(t, "skipped", f.State, f.Path)
+		require.NotNil(t, f.Result, "a skipped file keeps what the first queue stored")
+		crc, _ := e.storedCRC(f.Path)
+		assert.Equal(t, crc, f.Result.CRC64, f.Path)
+	}
+	assert.Equal(t, before["part"], e.counts()["part"], "no part sent again")
+	assert.Equal(t, before["object.put"], e.counts()["object.put"], "no simple upload again")
+	p := b.lastProgress()
+	assert.Equal(t, 4, p.Done)
+	assert.Equal(t, 4, p.Skipped)
+
+	c := startQueue(t, mod, e.options(map[string]any{"path": "again", "resume": false}))
+	require.Equal(t, 1, c.add(items()[:1]))
+	assert.Equal(t, smh.FileDone, c.done()[0].State, "resume: false uploads again")
+
+	// A new page loads the records from IndexedDB: they were written there.
+	run, err := awaitJS(t, dynamicImport.Invoke(controlURL(t)+"/dist/smh-upload-run.js"))
+	require.NoError(t, err)
+	store, err := awaitJS(t, run.Call("openRecords"))
+	require.NoError(t, err)
+	require.Equal(t, js.TypeObject, store.Type(), "IndexedDB opened")
+	n := 0
+	keys := store.Call("keys")
+	for i := range keys.Length() {
+		if v := store.Call("getItem", keys.Index(i)); v.Type() == js.TypeString && strings.Contains(v.String(), `"done":true`) {
+			n++
+		}
+	}
+	assert.GreaterOrEqual(t, n, 4, "done records in IndexedDB")
 }

@@ -22,6 +22,7 @@ export async function start({ wasm, exec, module }) {
   // the other until instantiation, and compiling is most of the start-up.
   const compiled = module ? module.then((m) => m ?? compile(wasm)) : compile(wasm);
   compiled.catch(() => {}); // reported below, after the import
+  const records = openRecords(); // the queue's resume records, alongside
   // wasm_exec.js is a classic script that sets globalThis.Go; importing it
   // runs it once. Take the class right away: it must match smh.wasm. The
   // URL is an asset (bundlers copy it as a file), not a module to bundle.
@@ -46,7 +47,8 @@ export async function start({ wasm, exec, module }) {
     const goSlots = api.slots;
     api.slots = (n) => goSlots(checkSlots(n));
     const goQueue = api.queue;
-    api.queue = (options) => frontQueue(goQueue(checkQueueOptions(options)));
+    const store = await records;
+    api.queue = (options) => frontQueue(goQueue(checkQueueOptions(options), store));
     const memory = instance.exports.mem;
     // Bytes of WebAssembly memory in use by the module: what uploads must
     // not grow (parts stay in the browser, not in Go memory).
@@ -74,4 +76,90 @@ export async function compile(url) {
 export function checkSlots(n) {
   if (!Number.isInteger(n) || n < 1) throw new TypeError("smh-upload: slots: the size must be an integer of 1 or more");
   return n;
+}
+
+// RECORDS_DB is the IndexedDB database of the queue's resume records: one
+// object store of strings by key, as smh.ResumeStore wants.
+const RECORDS_DB = "smh-upload";
+const RECORDS = "records";
+
+/**
+ * openRecords loads the queue's resume records from IndexedDB (there in the
+ * page and in a Worker alike) into memory, and resolves to a store with
+ * localStorage's getItem/setItem/removeItem and keys(): the Go module reads
+ * it synchronously, and each change is written back to IndexedDB behind the
+ * call, in batches. Records are hints (the server's part lists stay the
+ * truth), so a database that cannot open, or is slow to (another tab
+ * upgrading it), resolves to null and queues simply start afresh.
+ * @returns {Promise<{getItem(k: string): string | null, setItem(k: string, v: string): void, removeItem(k: string): void, keys(): string[]} | null>}
+ */
+export function openRecords() {
+  if (typeof indexedDB === "undefined") return Promise.resolve(null);
+  const opened = new Promise((resolve) => {
+    let req;
+    try {
+      req = indexedDB.open(RECORDS_DB, 1);
+    } catch {
+      resolve(null); // opaque origins, some private modes
+      return;
+    }
+    req.onupgradeneeded = () => req.result.createObjectStore(RECORDS);
+    req.onerror = req.onblocked = () => resolve(null);
+    req.onsuccess = () => {
+      const db = req.result;
+      try {
+        const st = db.transaction(RECORDS, "readonly").objectStore(RECORDS);
+        const keys = st.getAllKeys();
+        const values = st.getAll(); // same transaction: the same order as keys
+        values.onsuccess = () => resolve(recordStore(db, keys.result, values.result));
+        values.onerror = () => resolve(null);
+      } catch {
+        resolve(null);
+      }
+    };
+  });
+  // Start-up must not wait on storage for long: 1 s, then no resume.
+  return Promise.race([opened, new Promise((resolve) => setTimeout(resolve, 1000, null))]);
+}
+
+function recordStore(db, keys, values) {
+  const map = new Map();
+  keys.forEach((k, i) => {
+    if (typeof k === "string" && typeof values[i] === "string") map.set(k, values[i]);
+  });
+  let pending = new Map(); // key → value, or null to delete
+  let flushing = false;
+  const flush = () => {
+    flushing = false;
+    const ops = pending;
+    pending = new Map();
+    try {
+      const st = db.transaction(RECORDS, "readwrite").objectStore(RECORDS);
+      for (const [k, v] of ops) {
+        if (v === null) st.delete(k);
+        else st.put(v, k);
+      }
+    } catch {
+      // closed or full: the records in memory still serve this page
+    }
+  };
+  const write = (k, v) => {
+    pending.set(k, v);
+    if (!flushing) {
+      flushing = true;
+      setTimeout(flush, 0); // one transaction for the changes of this turn
+    }
+  };
+  return {
+    getItem: (k) => (map.has(k) ? map.get(k) : null),
+    setItem: (k, v) => {
+      map.set(k, String(v));
+      write(k, String(v));
+    },
+    removeItem: (k) => {
+      map.delete(k);
+      write(k, null);
+    },
+    keys: () => [...map.keys()],
+  };
 }

@@ -59,7 +59,11 @@ export interface QueueOptions
   concurrency?: number;
   /** Files under way at once, each with its begin, parts and confirm; default 8. */
   files?: number;
-  /** Keep the queue's record and skip or resume its files after a reload; default true. */
+  /**
+   * Keep resume records (in IndexedDB) and, when a later page offers the same files again (name, size,
+   * lastModified, to the same place), skip those stored (state "skipped", no request) and resume the
+   * others from the parts the server holds; default true. Records expire after 7 days; cancel() drops them.
+   */
   resume?: boolean;
   /** The queue's totals, coalesced: at most about 10 calls per second, and one with the final totals. */
   onProgress?: (progress: QueueProgress) => void;
@@ -79,6 +83,8 @@ export interface QueueProgress {
   left: number;
   canceled: number;
   added: number;
+  /** Of done: files skipped because an earlier page stored them (resume). */
+  skipped: number;
   /** 0 when unknown. */
   bytesPerSecond: number;
   /** 0 when unknown. */

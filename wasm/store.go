@@ -40,3 +40,30 @@ func (s localStore) Set(key, value string) error {
 func (s localStore) Delete(key string) {
 	_, _ = protect(func() (js.Value, error) { return s.ls.Call("removeItem", key), nil })
 }
+
+// recordStore is the queue's smh.ResumeLister: the records that
+// smh-upload-run.js loaded from IndexedDB when the module started, with the
+// same getItem/setItem/removeItem as localStorage (it writes each change
+// back to IndexedDB behind the call) and keys(). IndexedDB, unlike
+// localStorage, is there in a Worker too, and holds 10,000 records.
+type recordStore struct{ localStore }
+
+func newRecordStore(v js.Value) smh.ResumeStore {
+	if v.Type() != js.TypeObject {
+		return nil
+	}
+	return recordStore{localStore{v}}
+}
+
+// Keys lists the keys of every record.
+func (s recordStore) Keys() []string {
+	v, err := protect(func() (js.Value, error) { return s.ls.Call("keys"), nil })
+	if err != nil || v.Type() != js.TypeObject {
+		return nil
+	}
+	out := make([]string, v.Length())
+	for i := range out {
+		out[i] = v.Index(i).String()
+	}
+	return out
+}
