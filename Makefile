@@ -154,9 +154,10 @@ $(WORKERD): $(WORKER_DIR)/package.json $(WORKER_DIR)/package-lock.json
 	cd $(WORKER_DIR) && npm ci --no-audit --no-fund
 	@touch $@
 
-## screenshot: refresh web/demo.png, the README's picture of the demo
+## screenshot: refresh web/demo.png and web/queue.png, the README's pictures of the demo
 screenshot: wasm $(UPPY_PAGE) $(CHROMIUM)
 	SMH_REQUIRE_BROWSER=1 SMH_SCREENSHOT=$(CURDIR)/web/demo.png $(GO) test -count=1 -run TestDemoUploadsAFile ./web/
+	SMH_REQUIRE_BROWSER=1 SMH_SCREENSHOT_QUEUE=$(CURDIR)/web/queue.png $(GO) test -count=1 -run TestDemoQueuePage ./web/
 
 # ---- the emulator ----
 

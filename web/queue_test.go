@@ -54,6 +54,15 @@ func TestDemoQueuePage(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(out, png, 0o644))
 	}
+
+	// Reload and offer the folder again: every file is skipped, nothing sent.
+	parts, puts := d.emu.Count("part"), d.emu.Count("object.put")
+	d.run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#folder`), []string{root}),
+		waitFor(`document.body.dataset.done === "`+strconv.Itoa(len(want))+`" && document.body.dataset.left === "0"`))
+	assert.Equal(t, strconv.Itoa(len(want)), d.attr("body", "data-skipped"), "stored before the reload: skipped")
+	assert.Equal(t, parts, d.emu.Count("part"))
+	assert.Equal(t, puts, d.emu.Count("object.put"))
 }
 
 func (d *demo) attr(sel, name string) string {

@@ -62,9 +62,10 @@ function render() {
   if (progress) {
     const p = progress;
     $("#bar").value = p.total ? p.loaded / p.total : 0;
-    $("#counts").textContent = `${p.done} done · ${p.failed} failed · ${p.left} left · ${p.added} files · ${bytes(p.loaded)} of ${bytes(p.total)}`;
+    const skipped = p.skipped ? ` (${p.skipped} stored before)` : "";
+    $("#counts").textContent = `${p.done} done${skipped} · ${p.failed} failed · ${p.left} left · ${p.added} files · ${bytes(p.loaded)} of ${bytes(p.total)}`;
     $("#rate").textContent = p.left ? `${bytes(p.bytesPerSecond)}/s · ${duration(p.etaSeconds)} left` : "";
-    Object.assign(document.body.dataset, { done: p.done, failed: p.failed, left: p.left, added: p.added });
+    Object.assign(document.body.dataset, { done: p.done, failed: p.failed, left: p.left, added: p.added, skipped: p.skipped });
     $("#retry").disabled = p.failed === 0;
   }
 }
