@@ -41,7 +41,7 @@ func TestDecodeJSONAsEncodingJSON(t *testing.T) {
 
 func TestEncodeJSON(t *testing.T) {
 	assert.JSONEq(t, `{"beginningHash":"h","size":"3"}`, string(jsonObject("beginningHash", "h", "fullHash", "", "size", "3")))
-	assert.Equal(t, `{}`, string(jsonObject("crc64", "")))
+	assert.Nil(t, jsonObject("crc64", ""), "nothing to send: no body")
 	for _, s := range []string{"a\"b\\\x01\t\r\n\x1f", "é\U0001F600\u2028", "bad \xff utf-8"} {
 		var got map[string]string
 		require.NoError(t, json.Unmarshal(jsonObject("k", s), &got), "%q", s)
