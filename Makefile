@@ -33,6 +33,8 @@ BENCH_ROUNDS ?= 3
 BENCH_LINK   ?=
 # BENCH_ONLY picks rows by id (see `go run ./web/bench/cmd/smh-bench -h`); empty: the default rows.
 BENCH_ONLY   ?=
+# BENCH_QUEUE_SCENARIOS picks the queue benchmark's scenarios (small,large,many); empty: all.
+BENCH_QUEUE_SCENARIOS ?=
 # wasm/npm holds package.json (its version is the package's) and README.md;
 # make package stages them with the built module in wasm/dist/npm and packs it.
 NPM_DIR     := wasm/npm
@@ -43,7 +45,7 @@ PKG_STAGE   := $(DIST)/npm
 BUNDLER_DIR := $(NPM_DIR)/bundlertest
 BUNDLERS    := $(BUNDLER_DIR)/node_modules/.bin/vite
 
-.PHONY: size package publish-check all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
+.PHONY: size package publish-check all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser bench-queue matrix screenshot
 
 all: test
 
@@ -167,8 +169,8 @@ matrix: wasm $(WBT) $(CHROMIUM)
 
 # ---- benchmarks (not part of make test) ----
 
-## bench: the upload benchmarks, native and in the browser
-bench: bench-go bench-browser
+## bench: the upload benchmarks, native and in the browser, and the queue's
+bench: bench-go bench-browser bench-queue
 
 ## bench-go: 256 MiB to the in-process emulator on loopback, interleaved with plain PUTs (the baseline) in the same run
 bench-go:
@@ -177,6 +179,10 @@ bench-go:
 ## bench-browser: $(BENCH_SIZE) from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: the module (checks on, off), plain XHR PUTs and cos-js-sdk-v5, to an emulator that discards, on loopback or through BENCH_LINK; table with CPU per GiB per process on stdout, web/bench/results.{json,md}
 bench-browser: wasm $(CHROMIUM) $(BENCH_SDK)
 	$(GO) run ./web/bench/cmd/smh-bench -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -link "$(BENCH_LINK)" -only "$(BENCH_ONLY)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
+
+## bench-queue: issue #17's queue targets from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: 1,000 × 16 KiB (queue vs cos-js-sdk-v5 uploadFiles, loopback and BENCH_LINK, default wan), 20 × 32 MiB (queue vs one upload() of the same bytes), 10,000 files queued (main thread, stalls); BENCH_QUEUE_SCENARIOS picks some; tables on stdout, web/bench/queue-results.{json,md}
+bench-queue: wasm $(CHROMIUM) $(BENCH_SDK)
+	$(GO) run ./web/bench/cmd/smh-bench -queue -rounds $(BENCH_ROUNDS) -link "$(BENCH_LINK)" -queue-scenarios "$(BENCH_QUEUE_SCENARIOS)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
 
 $(BENCH_SDK): $(BENCH_DIR)/package.json $(BENCH_DIR)/package-lock.json
 	cd $(BENCH_DIR) && npm ci --ignore-scripts --no-audit --no-fund
