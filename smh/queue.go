@@ -46,6 +46,7 @@ const (
 type QueueFile struct {
 	Index int
 	Path  string
+	Size  int64
 	State string
 	Info  *FileInfo // when done
 	Err   error     // when failed or cancelled: the file's own *Error
@@ -130,7 +131,7 @@ func (q *Queue) Add(body Body, o Options) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	f.task = task
+	f.task, f.file.Size = task, body.Size()
 	q.mu.Lock()
 	i := len(q.files)
 	f.file.Index = i
@@ -152,9 +153,9 @@ func (q *Queue) Add(body Body, o Options) (int, error) {
 
 // reject records a file that cannot be queued as failed with err, so that
 // it is among the queue's outcomes; RetryFailed leaves it alone.
-func (q *Queue) reject(path string, err error) {
+func (q *Queue) reject(path string, size int64, err error) {
 	q.mu.Lock()
-	f := &queued{file: QueueFile{Index: len(q.files), Path: path, Err: err}}
+	f := &queued{file: QueueFile{Index: len(q.files), Path: path, Size: size, Err: err}}
 	q.setLocked(f, FileFailed)
 	q.files = append(q.files, f)
 	q.changedLocked()

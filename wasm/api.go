@@ -22,13 +22,15 @@ const slotsID = "__smhUploadSlots"
 // objects it returns. Its js.Funcs live as long as the module; everything
 // made per call is released when the call ends.
 type module struct {
-	proto js.Value // prototype of task objects: pause, resume, cancel, confirmKey
-	reg   js.Value // FinalizationRegistry that forgets the upload of a collected task object
+	proto  js.Value // prototype of task objects: pause, resume, cancel, confirmKey
+	qproto js.Value // prototype of queue objects (queue.go)
+	reg    js.Value // FinalizationRegistry that forgets the upload of a collected task object
 
 	mu      sync.Mutex
 	next    int
 	uploads map[int]*upload
 	pools   map[int]*smh.Slots // by slotsID; a page makes a few and keeps them
+	queues  map[int]*jsQueue   // by queueID
 }
 
 // upload is one call of upload().
@@ -37,9 +39,9 @@ type upload struct {
 	rt  *smh.ResumableTask
 }
 
-// newAPI returns the object load() resolves to: { upload, version }.
+// newAPI returns the object load() resolves to: { upload, slots, queue, version }.
 func newAPI() js.Value {
-	m := &module{uploads: map[int]*upload{}, pools: map[int]*smh.Slots{}}
+	m := &module{uploads: map[int]*upload{}, pools: map[int]*smh.Slots{}, queues: map[int]*jsQueue{}}
 	m.proto = jsObject.New()
 	m.proto.Set("pause", js.FuncOf(m.method(func(u *upload) any { u.job.Pause(); return nil }, nothing)))
 	m.proto.Set("resume", js.FuncOf(m.method(func(u *upload) any { u.job.Resume(); return nil }, nothing)))
@@ -50,16 +52,24 @@ func newAPI() js.Value {
 	getKey.Set("get", js.FuncOf(m.method(func(u *upload) any { return u.rt.ConfirmKey() }, func() any { return "" })))
 	jsObject.Call("defineProperty", m.proto, "confirmKey", getKey)
 	m.reg = jsGlobal.Get("FinalizationRegistry").New(js.FuncOf(func(_ js.Value, args []js.Value) any {
+		id := arg(args, 0).Int()
 		m.mu.Lock()
-		delete(m.uploads, arg(args, 0).Int())
+		delete(m.uploads, id)
+		q := m.queues[-id] // a queue registers its id negated
+		delete(m.queues, -id)
 		m.mu.Unlock()
+		if q != nil {
+			q.forget()
+		}
 		return nil
 	}))
+	m.qproto = m.newQueueProto()
 
 	api := jsObject.New()
 	api.Set("version", version)
 	api.Set("upload", js.FuncOf(m.upload))
 	api.Set("slots", js.FuncOf(m.slots))
+	api.Set("queue", js.FuncOf(m.queue))
 	return api
 }
 

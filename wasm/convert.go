@@ -63,58 +63,11 @@ func convertUploadArgs(file, opts js.Value) (*uploadArgs, error) {
 	if file.Type() != js.TypeObject || !file.InstanceOf(jsBlob) {
 		return nil, typeErrorf("upload: the file must be a File or a Blob")
 	}
-	if opts.Type() != js.TypeObject {
-		return nil, typeErrorf("upload: the options must be an object")
-	}
-	var o uploadOptions
-	if err := vert.ValueOf(opts).AssignTo(&o); err != nil {
-		return nil, typeErrorf("upload options: %v", err)
-	}
-	traffic, err := toInt("trafficLimit", o.TrafficLimit)
+	a, o, err := convertOptions("upload", opts)
 	if err != nil {
 		return nil, err
 	}
-	partSize, err := toInt("partSize", o.PartSize)
-	if err != nil {
-		return nil, err
-	}
-	conc, err := toInt("concurrency", o.Concurrency)
-	if err != nil {
-		return nil, err
-	}
-	stall, err := toInt("stallTimeout", o.StallTimeout)
-	if err != nil {
-		return nil, err
-	}
-	a := &uploadArgs{file: file, resume: o.Resume}
-	for name, p := range map[string]*js.Value{"getAccessToken": &a.getAccessToken, "onProgress": &a.onProgress, "onEvent": &a.onEvent} {
-		v := opts.Get(name)
-		if !v.IsUndefined() && !v.IsNull() && v.Type() != js.TypeFunction {
-			return nil, typeErrorf("upload options: %s must be a function", name)
-		}
-		*p = v
-	}
-	createParents := true // the one option whose default is on
-	switch v := opts.Get("createParents"); v.Type() {
-	case js.TypeUndefined, js.TypeNull:
-	case js.TypeBoolean:
-		createParents = v.Bool()
-	default:
-		return nil, typeErrorf("upload options: createParents must be a boolean")
-	}
-	a.signal = opts.Get("signal")
-	if a.signal.IsNull() {
-		a.signal = js.Undefined()
-	}
-	if !a.signal.IsUndefined() && (a.signal.Type() != js.TypeObject || !a.signal.InstanceOf(jsGlobal.Get("AbortSignal"))) {
-		return nil, typeErrorf("upload options: signal must be an AbortSignal")
-	}
-	a.client = smh.ClientConfig{Endpoint: o.Endpoint, LibraryID: o.LibraryID, SpaceID: o.SpaceID, UserID: o.UserID, AccessToken: o.AccessToken}
-	a.task = smh.Options{Path: o.Path, Conflict: o.Conflict, TrafficLimit: traffic, PartSize: partSize, Concurrency: int(conc),
-		StallTimeout:          time.Duration(min(stall, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond,
-		DisableCreateParents:  !createParents,
-		InstantUpload:         o.InstantUpload,
-		DisableIntegrityCheck: o.DisableIntegrityCheck}
+	a.file, a.resume = file, o.Resume
 	a.id = smh.FileID{Size: int64(file.Get("size").Float()), Endpoint: o.Endpoint, LibraryID: o.LibraryID,
 		SpaceID: o.SpaceID, UserID: o.UserID, Path: o.Path}
 	if n := file.Get("name"); n.Type() == js.TypeString {
@@ -126,10 +79,65 @@ func convertUploadArgs(file, opts js.Value) (*uploadArgs, error) {
 	return a, nil
 }
 
+// convertOptions reads the options upload() and queue() share: the
+// connection, the per-file upload options and the callbacks. what names the
+// call in errors.
+func convertOptions(what string, opts js.Value) (*uploadArgs, *uploadOptions, error) {
+	if opts.Type() != js.TypeObject {
+		return nil, nil, typeErrorf("%s: the options must be an object", what)
+	}
+	var o uploadOptions
+	if err := vert.ValueOf(opts).AssignTo(&o); err != nil {
+		return nil, nil, typeErrorf("%s options: %v", what, err)
+	}
+	var ints [4]int64
+	for i, f := range []struct {
+		name string
+		v    float64
+	}{{"trafficLimit", o.TrafficLimit}, {"partSize", o.PartSize}, {"concurrency", o.Concurrency}, {"stallTimeout", o.StallTimeout}} {
+		n, err := toInt(what, f.name, f.v)
+		if err != nil {
+			return nil, nil, err
+		}
+		ints[i] = n
+	}
+	traffic, partSize, conc, stall := ints[0], ints[1], ints[2], ints[3]
+	a := &uploadArgs{}
+	for name, p := range map[string]*js.Value{"getAccessToken": &a.getAccessToken, "onProgress": &a.onProgress, "onEvent": &a.onEvent} {
+		v := opts.Get(name)
+		if !v.IsUndefined() && !v.IsNull() && v.Type() != js.TypeFunction {
+			return nil, nil, typeErrorf("%s options: %s must be a function", what, name)
+		}
+		*p = v
+	}
+	createParents := true // the one option whose default is on
+	switch v := opts.Get("createParents"); v.Type() {
+	case js.TypeUndefined, js.TypeNull:
+	case js.TypeBoolean:
+		createParents = v.Bool()
+	default:
+		return nil, nil, typeErrorf("%s options: createParents must be a boolean", what)
+	}
+	a.signal = opts.Get("signal")
+	if a.signal.IsNull() {
+		a.signal = js.Undefined()
+	}
+	if !a.signal.IsUndefined() && (a.signal.Type() != js.TypeObject || !a.signal.InstanceOf(jsGlobal.Get("AbortSignal"))) {
+		return nil, nil, typeErrorf("%s options: signal must be an AbortSignal", what)
+	}
+	a.client = smh.ClientConfig{Endpoint: o.Endpoint, LibraryID: o.LibraryID, SpaceID: o.SpaceID, UserID: o.UserID, AccessToken: o.AccessToken}
+	a.task = smh.Options{Path: o.Path, Conflict: o.Conflict, TrafficLimit: traffic, PartSize: partSize, Concurrency: int(conc),
+		StallTimeout:          time.Duration(min(stall, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond,
+		DisableCreateParents:  !createParents,
+		InstantUpload:         o.InstantUpload,
+		DisableIntegrityCheck: o.DisableIntegrityCheck}
+	return a, &o, nil
+}
+
 // toInt takes a JS number option as an integer; 0 (or absent) means the default.
-func toInt(name string, f float64) (int64, error) {
+func toInt(what, name string, f float64) (int64, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return 0, typeErrorf("upload options: %s must be an integer", name)
+		return 0, typeErrorf("%s options: %s must be an integer", what, name)
 	}
 	return int64(f), nil
 }
@@ -256,4 +264,153 @@ func (a *uploadArgs) callbacks() {
 	if fn := a.onEvent; fn.Type() == js.TypeFunction {
 		a.task.OnEvent = func(ev smh.Event) { callUser(fn, eventValue(ev)) }
 	}
+}
+
+// queueArgs are queue()'s options in Go terms.
+type queueArgs struct {
+	*uploadArgs
+	queue  smh.QueueOptions
+	target string
+	onFile js.Value // a function or undefined
+}
+
+// queueOnly is the data of queue()'s options that upload() has not.
+type queueOnly struct {
+	Files float64 `js:"files"`
+}
+
+// convertQueueArgs reads queue(options): upload()'s options, path as the
+// target folder, files, onFile, and resume on unless false.
+func convertQueueArgs(opts js.Value) (*queueArgs, error) {
+	a, o, err := convertOptions("queue", opts)
+	if err != nil {
+		return nil, err
+	}
+	var qo queueOnly
+	if err := vert.ValueOf(opts).AssignTo(&qo); err != nil {
+		return nil, typeErrorf("queue options: %v", err)
+	}
+	files, err := toInt("queue", "files", qo.Files)
+	if err != nil {
+		return nil, err
+	}
+	q := &queueArgs{uploadArgs: a, target: o.Path, onFile: opts.Get("onFile")}
+	if f := q.onFile; !f.IsUndefined() && !f.IsNull() && f.Type() != js.TypeFunction {
+		return nil, typeErrorf("queue options: onFile must be a function")
+	}
+	switch v := opts.Get("resume"); v.Type() {
+	case js.TypeUndefined, js.TypeNull:
+		q.resume = true
+	case js.TypeBoolean:
+		q.resume = v.Bool()
+	default:
+		return nil, typeErrorf("queue options: resume must be a boolean")
+	}
+	q.queue = smh.QueueOptions{Concurrency: a.task.Concurrency, Files: int(files), Clock: smh.SystemClock{}}
+	q.task.Path, q.task.Concurrency = "", 0 // the target is the tree's; the queue's slots count parts
+	return q, nil
+}
+
+// convertItems reads add(items): a File or Blob (its path its name), or a
+// FileList or any iterable of Files (path: webkitRelativePath, else name),
+// of { file, path } and of { path, directory: true } (a folder, which may
+// be empty). smh-upload.js has walked a DataTransfer into such a list.
+func convertItems(items js.Value) ([]smh.TreeEntry, error) {
+	if items.Type() == js.TypeObject && items.InstanceOf(jsBlob) {
+		return []smh.TreeEntry{fileEntry(items, "")}, nil
+	}
+	if items.Type() != js.TypeObject || !jsGlobal.Get("Reflect").Call("has", items, jsGlobal.Get("Symbol").Get("iterator")).Bool() {
+		return nil, typeErrorf("add: items must be a File, a Blob, a FileList or an iterable of them or of { file, path }")
+	}
+	list := jsGlobal.Get("Array").Call("from", items)
+	n := list.Length()
+	out := make([]smh.TreeEntry, 0, n)
+	for i := range n {
+		v := list.Index(i)
+		switch {
+		case v.Type() != js.TypeObject:
+			return nil, typeErrorf("add: item %d is not a File or an object", i)
+		case v.InstanceOf(jsBlob):
+			out = append(out, fileEntry(v, ""))
+		case v.Get("directory").Type() == js.TypeBoolean && v.Get("directory").Bool():
+			p := v.Get("path")
+			if p.Type() != js.TypeString {
+				return nil, typeErrorf("add: item %d: a folder's path must be a string", i)
+			}
+			out = append(out, smh.TreeEntry{Path: p.String()})
+		default:
+			f, p := v.Get("file"), v.Get("path")
+			if f.Type() != js.TypeObject || !f.InstanceOf(jsBlob) {
+				return nil, typeErrorf("add: item %d: file must be a File or a Blob", i)
+			}
+			if !p.IsUndefined() && p.Type() != js.TypeString {
+				return nil, typeErrorf("add: item %d: path must be a string", i)
+			}
+			path := ""
+			if p.Type() == js.TypeString {
+				path = p.String()
+			}
+			out = append(out, fileEntry(f, path))
+		}
+	}
+	return out, nil
+}
+
+// fileEntry is a Blob at path, or, when path is "", at the File's
+// webkitRelativePath or name.
+func fileEntry(b js.Value, path string) smh.TreeEntry {
+	for _, k := range []string{"webkitRelativePath", "name"} {
+		if path != "" {
+			break
+		}
+		if v := b.Get(k); v.Type() == js.TypeString {
+			path = v.String()
+		}
+	}
+	return smh.TreeEntry{Path: path, Body: newBlobBody(b)}
+}
+
+type queueProgressJS struct {
+	Loaded         float64 `js:"loaded"`
+	Total          float64 `js:"total"`
+	Done           int     `js:"done"`
+	Failed         int     `js:"failed"`
+	Left           int     `js:"left"`
+	Canceled       int     `js:"canceled"`
+	Added          int     `js:"added"`
+	BytesPerSecond float64 `js:"bytesPerSecond"`
+	ETASeconds     float64 `js:"etaSeconds"`
+}
+
+func queueProgressValue(p smh.QueueProgress) js.Value {
+	return vert.ValueOf(queueProgressJS{Loaded: float64(p.Loaded), Total: float64(p.Total), Done: p.Done, Failed: p.Failed,
+		Left: p.Left, Canceled: p.Canceled, Added: p.FilesAdded, BytesPerSecond: p.BytesPerSecond,
+		ETASeconds: p.ETA.Seconds()}).Value
+}
+
+type queueFileJS struct {
+	Index int     `js:"index"`
+	Path  string  `js:"path"`
+	Size  float64 `js:"size"`
+	State string  `js:"state"`
+}
+
+// queueFileValue is { index, path, size, state, result?, error? }.
+func queueFileValue(f smh.QueueFile) js.Value {
+	v := vert.ValueOf(queueFileJS{Index: f.Index, Path: f.Path, Size: float64(f.Size), State: f.State}).Value
+	if f.Info != nil {
+		v.Set("result", fileInfoValue(f.Info))
+	}
+	if f.Err != nil {
+		v.Set("error", toJSError(f.Err))
+	}
+	return v
+}
+
+func queueFilesValue(files []smh.QueueFile) js.Value {
+	arr := jsGlobal.Get("Array").New(len(files))
+	for i, f := range files {
+		arr.SetIndex(i, queueFileValue(f))
+	}
+	return arr
 }

@@ -1,0 +1,297 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall/js"
+	"testing"
+
+	"github.com/norunners/vert"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smhupload/smh-upload/smh"
+)
+
+// qrun is one queue() call with its onProgress and onFile calls recorded.
+type qrun struct {
+	t *testing.T
+	q js.Value
+
+	mu       sync.Mutex
+	progress []queueProgressJS
+	states   map[string]int // onFile calls by state
+}
+
+// startQueue calls queue on m (this module or a loaded one) with opts plus
+// recording callbacks. The callbacks are never released: a queue may report
+// a last change after its done resolved, as a page's callbacks would see.
+func startQueue(t *testing.T, m js.Value, opts map[string]any) *qrun {
+	r := &qrun{t: t, states: map[string]int{}}
+	onProgress := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		var p queueProgressJS
+		if err := vert.ValueOf(args[0]).AssignTo(&p); err != nil {
+			panic(err)
+		}
+		r.mu.Lock()
+		r.progress = append(r.progress, p)
+		r.mu.Unlock()
+		return nil
+	})
+	onFile := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		r.mu.Lock()
+		r.states[args[0].Get("state").String()]++
+		r.mu.Unlock()
+		return nil
+	})
+	o := js.ValueOf(opts)
+	o.Set("onProgress", onProgress)
+	o.Set("onFile", onFile)
+	r.q = m.Call("queue", o)
+	t.Cleanup(func() { _, _ = awaitJS(t, r.q.Call("cancel")) })
+	return r
+}
+
+// add awaits q.add(items) and returns its count.
+func (r *qrun) add(items any) int {
+	r.t.Helper()
+	v, err := awaitJS(r.t, r.q.Call("add", items))
+	require.NoError(r.t, err)
+	return v.Int()
+}
+
+// queueResult is a QueueFileResult with its error's code.
+type queueResult struct {
+	queueFileJS
+	Result    *fileInfoJS
+	ErrorName string
+	ErrorCode string
+}
+
+// done awaits q.done, which must resolve, and decodes every result.
+func (r *qrun) done() []queueResult {
+	r.t.Helper()
+	v, err := awaitJS(r.t, r.q.Get("done"))
+	require.NoError(r.t, err, "done never rejects for a failed file")
+	out := make([]queueResult, v.Length())
+	for i := range out {
+		f := v.Index(i)
+		require.NoError(r.t, vert.ValueOf(f).AssignTo(&out[i].queueFileJS))
+		if res := f.Get("result"); res.Type() == js.TypeObject {
+			out[i].Result = &fileInfoJS{}
+			require.NoError(r.t, vert.ValueOf(res).AssignTo(out[i].Result))
+		}
+		if e := f.Get("error"); e.Type() == js.TypeObject {
+			require.True(r.t, e.InstanceOf(jsError), "error is an Error")
+			out[i].ErrorName, out[i].ErrorCode = e.Get("name").String(), e.Get("code").String()
+		}
+	}
+	return out
+}
+
+func (r *qrun) lastProgress() queueProgressJS {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.NotEmpty(r.t, r.progress)
+	return r.progress[len(r.progress)-1]
+}
+
+func (r *qrun) onFileCount(state string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.states[state]
+}
+
+// The same tests run with this module's queue() and with the loaded
+// module's, in the page (through smh-upload.js) or in its Worker.
+var queueModes = []struct {
+	name string
+	api  func(*testing.T) js.Value
+}{
+	{"in the page", func(*testing.T) js.Value { return api }},
+}
+
+// Twelve files, small and multipart, through one queue of three part slots:
+// the first PUT is refused for good, so one file fails alone with its typed
+// error while eleven are stored with the source's bytes; done resolves with
+// every result; retryFailed then stores the failed one too.
+func TestQueueTwelveFilesOneFails(t *testing.T) {
+	for _, mode := range queueModes {
+		t.Run(mode.name, func(t *testing.T) {
+			e := newEmu(t, emuConfig{})
+			r := startQueue(t, mode.api(t), e.options(map[string]any{"path": "batch", "concurrency": 3, "partSize": MiB}))
+			control(t, "POST", e.path("faults"), []map[string]any{{"kind": "parts", "n": 1, "status": 400, "code": "InvalidArgument"}}, nil)
+			sizes := map[string]int64{}
+			var items []any
+			var total int64
+			for i := range 12 {
+				size := int64(100<<10 + i*1000)
+				if i%4 == 1 {
+					size = 2*MiB + int64(i)
+				}
+				name := fmt.Sprintf("%02d.bin", i)
+				sizes["batch/"+name] = size
+				total += size
+				items = append(items, generated(size, uint32(200+i), name))
+			}
+			require.Equal(t, 12, r.add(items))
+			files := r.done()
+			require.Len(t, files, 12)
+			failed := -1
+			for i, f := range files {
+				assert.Equal(t, i, f.Index)
+				assert.Equal(t, float64(sizes[f.Path]), f.Size, f.Path)
+				if f.State == smh.FileFailed {
+					require.Equal(t, -1, failed, "one file fails")
+					failed = i
+					assert.Equal(t, "SMHError", f.ErrorName)
+					assert.Equal(t, "InvalidArgument", f.ErrorCode)
+					continue
+				}
+				require.Equal(t, smh.FileDone, f.State, "%s: %s", f.Path, f.ErrorCode)
+				crc, stored := e.storedCRC(f.Path)
+				assert.Equal(t, expectedCRC(t, sizes[f.Path], uint32(200+i)), crc, f.Path)
+				assert.Equal(t, sizes[f.Path], stored)
+				require.NotNil(t, f.Result)
+				assert.Equal(t, crc, f.Result.CRC64)
+			}
+			require.NotEqual(t, -1, failed, "the refused PUT failed its file")
+			p := r.lastProgress()
+			assert.Equal(t, queueProgressJS{Loaded: p.Loaded, Total: float64(total), Done: 11, Failed: 1, Added: 12,
+				BytesPerSecond: p.BytesPerSecond, ETASeconds: p.ETASeconds}, p, "the final progress came before done")
+			assert.LessOrEqual(t, e.counts()["put.peak"], 3, "PUTs in flight across the queue")
+
+			r.q.Call("retryFailed")
+			files = r.done()
+			f := files[failed]
+			require.Equal(t, smh.FileDone, f.State, f.ErrorCode)
+			crc, _ := e.storedCRC(f.Path)
+			assert.Equal(t, expectedCRC(t, sizes[f.Path], uint32(200+failed)), crc)
+			p = r.lastProgress()
+			assert.Equal(t, 12, p.Done)
+			assert.Equal(t, float64(total), p.Loaded)
+			assert.Equal(t, 12, r.onFileCount("done"))
+			assert.Equal(t, 1, r.onFileCount("failed"))
+			assert.Equal(t, 0, e.openUploads())
+		})
+	}
+}
+
+// A folder given as [{file, path}] with an empty folder, and a FileList: each
+// deepest folder is requested once, before any file; the empty one exists;
+// a name SMH refuses fails alone; every other file is stored in its place.
+func TestQueueFolders(t *testing.T) {
+	for _, mode := range queueModes {
+		t.Run(mode.name, func(t *testing.T) {
+			e := newEmu(t, emuConfig{})
+			r := startQueue(t, mode.api(t), e.options(map[string]any{"path": "/up/"}))
+			obj := func(size int64, seed uint32, path string) map[string]any {
+				return map[string]any{"file": generated(size, seed, "x"), "path": path}
+			}
+			n := r.add([]any{obj(3000, 1, "a/b/1.bin"), obj(4000, 2, "a/2.bin"),
+				map[string]any{"path": "a/empty", "directory": true}, obj(5000, 3, "c/3.bin"), obj(10, 4, "bad\\name.bin")})
+			assert.Equal(t, 4, n)
+			c := e.counts()
+			assert.Equal(t, 3, c["directory.create"], "up/a/b, up/a/empty and up/c: the rest come with them")
+
+			dt := jsGlobal.Get("DataTransfer").New()
+			dt.Get("items").Call("add", generated(600, 5, "flat.bin"))
+			assert.Equal(t, 1, r.add(dt.Get("files")), "a FileList")
+			assert.Equal(t, 1, r.add(generated(700, 6, "single.bin")), "a File")
+
+			files := r.done()
+			want := map[string]struct {
+				size int64
+				seed uint32
+			}{"up/a/b/1.bin": {3000, 1}, "up/a/2.bin": {4000, 2}, "up/c/3.bin": {5000, 3}, "up/flat.bin": {600, 5}, "up/single.bin": {700, 6}}
+			require.Len(t, files, 6)
+			for _, f := range files {
+				if f.Path == "up/bad\\name.bin" {
+					assert.Equal(t, smh.FileFailed, f.State)
+					assert.Equal(t, smh.CodeIllegalPath, f.ErrorCode)
+					continue
+				}
+				w, ok := want[f.Path]
+				require.True(t, ok, f.Path)
+				require.Equal(t, smh.FileDone, f.State, "%s: %s", f.Path, f.ErrorCode)
+				crc, _ := e.storedCRC(f.Path)
+				assert.Equal(t, expectedCRC(t, w.size, w.seed), crc, f.Path)
+			}
+			c = e.counts()
+			assert.Equal(t, 3, c["directory.create"], "no file asked for a folder")
+			assert.True(t, e.dirExists("up/a/empty"))
+		})
+	}
+}
+
+// pause() stops the files under way, keeping their parts; resume()
+// continues each from the parts the server lists, and all are stored.
+func TestQueuePauseResume(t *testing.T) {
+	for _, mode := range queueModes {
+		t.Run(mode.name, func(t *testing.T) {
+			e := newEmu(t, emuConfig{})
+			e.on(rule{Part: 2, Action: "hold"})
+			r := startQueue(t, mode.api(t), e.options(map[string]any{"path": "p", "partSize": MiB, "concurrency": 2, "files": 2}))
+			for i := range 3 {
+				r.add(generated(3*MiB, uint32(30+i), fmt.Sprintf("%d.bin", i)))
+			}
+			e.held(2)
+			r.q.Call("pause")
+			control(t, "POST", e.path("release"), nil, nil)
+			p := r.q.Get("progress")
+			assert.Equal(t, 3, p.Get("left").Int(), "a pause is not an outcome")
+			statusBefore := e.counts()["status"]
+			r.q.Call("resume")
+			for i, f := range r.done() {
+				require.Equal(t, smh.FileDone, f.State, "%s: %s", f.Path, f.ErrorCode)
+				crc, _ := e.storedCRC(f.Path)
+				assert.Equal(t, expectedCRC(t, 3*MiB, uint32(30+i)), crc)
+			}
+			assert.Greater(t, e.counts()["status"], statusBefore, "the resumed files listed their stored parts")
+		})
+	}
+}
+
+// cancel() stops every file for good: the one under way is deleted on the
+// server, the others never begin; done resolves with every file cancelled
+// (an AbortError each); an add() after it rejects with an AbortError.
+func TestQueueCancel(t *testing.T) {
+	for _, mode := range queueModes {
+		t.Run(mode.name, func(t *testing.T) {
+			e := newEmu(t, emuConfig{})
+			e.on(rule{Part: 1, Action: "hold"})
+			r := startQueue(t, mode.api(t), e.options(map[string]any{"path": "c", "partSize": MiB, "files": 1}))
+			for i := range 4 {
+				r.add(generated(2*MiB, uint32(50+i), fmt.Sprintf("%d.bin", i)))
+			}
+			e.held(1)
+			canceled := r.q.Call("cancel")
+			control(t, "POST", e.path("release"), nil, nil)
+			_, err := awaitJS(t, canceled)
+			require.NoError(t, err)
+			for _, f := range r.done() {
+				assert.Equal(t, smh.FileCanceled, f.State, f.Path)
+				assert.Equal(t, "AbortError", f.ErrorName, f.Path)
+			}
+			c := e.counts()
+			assert.Equal(t, 1, c["begin.multipart"], "the files not started sent nothing")
+			assert.Equal(t, 0, e.openUploads(), "the started file's task was deleted")
+			_, err = awaitJS(t, r.q.Call("add", generated(10, 1, "late.bin")))
+			assert.Equal(t, "AbortError", decodeRejection(t, err).Name)
+			assert.Equal(t, 4, r.q.Get("progress").Get("canceled").Int())
+		})
+	}
+}
+
+// dirExists asks the emulator's SMH API whether dir is a folder.
+func (e *emu) dirExists(dir string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	resp, err := fetchDoer{}.Do(ctx, &smh.Request{Method: "GET", Header: smh.Header{},
+		URL: e.Endpoint + "/api/v1/directory/" + e.LibraryID + "/-/" + dir + "?access_token=" + e.Token})
+	require.NoError(e.t, err)
+	return resp.StatusCode == 200
+}
