@@ -69,6 +69,8 @@ type QueueConfig struct {
 	LargeSize  int64    // default 32 MiB
 	ManyFiles  int      // default 10,000
 	ManySize   int64    // default 1 byte
+	// InPage runs the module's rows in the page instead of the module's Worker (its default).
+	InPage bool
 }
 
 // QueueContestant is one row of a queue scenario.
@@ -78,22 +80,33 @@ type QueueContestant struct {
 	Kind string `json:"kind"`
 	// Reference is the row the scenario's ratios are taken against.
 	Reference bool `json:"reference,omitempty"`
+	// InPage runs the module in the page (load({ worker: false })).
+	InPage bool `json:"inPage,omitempty"`
 }
 
-// QueueContestants returns the rows of a scenario.
-func QueueContestants(scenario string) []QueueContestant {
-	q := QueueContestant{ID: "queue", Name: "smh-upload queue() (defaults)", Kind: QueueKindQueue}
+// QueueContestants returns the rows of a scenario; inPage runs the module's rows in the page
+// (load({ worker: false })) instead of its Worker.
+func QueueContestants(scenario string, inPage bool) []QueueContestant {
+	where := ""
+	if inPage {
+		where = ", in the page"
+	}
+	q := QueueContestant{ID: "queue", Name: "smh-upload queue() (defaults" + where + ")", Kind: QueueKindQueue}
+	var cs []QueueContestant
 	switch scenario {
 	case ScenarioSmall:
-		return []QueueContestant{q, {ID: "cos-files", Name: "cos-js-sdk-v5 " + COSSDKVersion + " uploadFiles (defaults)", Kind: QueueKindCOS, Reference: true}}
+		cs = []QueueContestant{q, {ID: "cos-files", Name: "cos-js-sdk-v5 " + COSSDKVersion + " uploadFiles (defaults)", Kind: QueueKindCOS, Reference: true}}
 	case ScenarioLarge:
-		return []QueueContestant{q,
-			{ID: "single", Name: "smh-upload upload(), one file of the same bytes", Kind: QueueKindSingle, Reference: true},
-			{ID: "sequential", Name: "smh-upload upload() of each file in turn", Kind: QueueKindSequential}}
+		cs = []QueueContestant{q,
+			{ID: "single", Name: "smh-upload upload(), one file of the same bytes" + where, Kind: QueueKindSingle, Reference: true},
+			{ID: "sequential", Name: "smh-upload upload() of each file in turn" + where, Kind: QueueKindSequential}}
 	case ScenarioMany:
-		return []QueueContestant{q}
+		cs = []QueueContestant{q}
 	}
-	return nil
+	for i := range cs {
+		cs[i].InPage = inPage && cs[i].Kind != QueueKindCOS
+	}
+	return cs
 }
 
 // QueueRun is one run of one contestant in one scenario.
@@ -252,7 +265,7 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 				return nil, err
 			}
 		}
-		cs := QueueContestants(sc)
+		cs := QueueContestants(sc, cfg.InPage)
 		for _, link := range links {
 			qh, err := harnessFor(link)
 			if err != nil {
@@ -282,7 +295,7 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 		}
 	}
 	rep.Machine.LoadEnd = loadAverage()
-	rep.Rows = aggregateQueue(cfg.Scenarios, rep.Runs)
+	rep.Rows = aggregateQueue(cfg.Scenarios, cfg.InPage, rep.Runs)
 	return rep, nil
 }
 
@@ -414,6 +427,7 @@ func largeFiles(dir string, n int, sz int64) (single, pieces []queueFile, err er
 // queuePageConfig is what queue.js reads from ?cfg=.
 type queuePageConfig struct {
 	Kind        string `json:"kind"`
+	InPage      bool   `json:"inPage,omitempty"`
 	Scenario    string `json:"scenario"`
 	Files       int    `json:"files"`
 	FileSize    int64  `json:"fileSize"`
@@ -490,7 +504,7 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 			return fail("create %s: %v", folder, err)
 		}
 	}
-	pc := queuePageConfig{Kind: c.Kind, Scenario: sc, Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint,
+	pc := queuePageConfig{Kind: c.Kind, InPage: c.InPage, Scenario: sc, Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint,
 		LibraryID: h.emu.LibraryID(), Token: benchToken, Path: folder, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
 		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
 	if sc != ScenarioLarge {

@@ -60,7 +60,7 @@ func TestQueueReportTables(t *testing.T) {
 	rep := &bench.QueueReport{Rounds: 1, Link: "40 ms RTT, 100 Mbit/s", Small: "2 × 16 KiB", Large: "2 × 1 MiB", Many: "3 × 1 byte",
 		Machine: bench.Machine{LoadStart: "0.10 0.20 0.30", LoadEnd: "0.40 0.50 0.60"}}
 	for _, sc := range bench.QueueScenarios {
-		for _, c := range bench.QueueContestants(sc) {
+		for _, c := range bench.QueueContestants(sc, false) {
 			row := bench.QueueRow{QueueContestant: c, Scenario: sc, Runs: 1, Files: 2, Stored: 2, Verified: true, MedianMiB: 1, FilesPerSec: 3,
 				RequestsPerFile: map[string]float64{"object.put": 1, "begin.simple": 1}, RequestsAll: 2}
 			if c.Kind == bench.QueueKindCOS {

@@ -71,7 +71,7 @@ type QueueRow struct {
 	Verified bool `json:"bytesVerified"`
 }
 
-func aggregateQueue(scenarios []string, runs []QueueRun) []QueueRow {
+func aggregateQueue(scenarios []string, inPage bool, runs []QueueRun) []QueueRow {
 	var rows []QueueRow
 	for _, sc := range scenarios {
 		var links []string
@@ -82,7 +82,7 @@ func aggregateQueue(scenarios []string, runs []QueueRun) []QueueRow {
 		}
 		for _, link := range links {
 			first := len(rows)
-			for _, c := range QueueContestants(sc) {
+			for _, c := range QueueContestants(sc, inPage) {
 				rows = append(rows, queueRow(c, sc, link, runs))
 			}
 			var ref float64

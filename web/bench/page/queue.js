@@ -58,7 +58,7 @@ async function prepare() {
   } else {
     const { load } = await import(`${cfg.moduleBase}/smh-upload.js`);
     smh = await load({ worker: !cfg.inPage, wasmURL: `${cfg.moduleBase}/smh.wasm`, wasmExecURL: `${cfg.moduleBase}/wasm_exec.js` });
-    if (cfg.kind === "queue" && typeof smh.queue !== "function") throw new Error("this build of the module has no queue()");
+    if (cfg.kind === "queue" && typeof smh.queue !== "function") throw new Error(`this build of the module has no queue() ${cfg.inPage ? "in the page" : "in its Worker (smh-bench -queue-inpage runs it in the page)"}`);
   }
   if (cfg.scenario !== "large") {
     sources = Array.from({ length: cfg.files }, (_, i) => ({ file: new Blob([fill(i, cfg.fileSize)]), path: name(i) }));

@@ -22,6 +22,7 @@ var (
 	queueSmall     = flag.String("queue-small", "1000x16K", "with -queue: the small scenario's files, COUNTxSIZE")
 	queueLarge     = flag.String("queue-large", "20x32M", "with -queue: the large scenario's files, COUNTxSIZE")
 	queueMany      = flag.String("queue-many", "10000x1", "with -queue: the many scenario's files, COUNTxSIZE")
+	queueInPage    = flag.Bool("queue-inpage", os.Getenv("BENCH_QUEUE_INPAGE") != "", "with -queue: run the module in the page (worker: false) instead of its Worker (env BENCH_QUEUE_INPAGE)")
 	queueJSON      = flag.String("queue-json", "web/bench/queue-results.json", "with -queue: write the whole report here (empty: do not)")
 	queueMD        = flag.String("queue-md", "web/bench/queue-results.md", "with -queue: write the Markdown tables here (empty: do not)")
 )
@@ -43,7 +44,7 @@ func parseFiles(s string) (int, int64, error) {
 // runQueue runs the queue benchmark with the shared flags of cfg (its Link is the small scenario's,
 // default wan) and writes its report; command repeats it.
 func runQueue(cfg bench.Config, linkFlag string) error {
-	qc := bench.QueueConfig{Config: cfg}
+	qc := bench.QueueConfig{Config: cfg, InPage: *queueInPage}
 	var err error
 	if qc.SmallFiles, qc.SmallSize, err = parseFiles(*queueSmall); err != nil {
 		return err
@@ -66,6 +67,9 @@ func runQueue(cfg bench.Config, linkFlag string) error {
 	cmd := fmt.Sprintf("make bench-queue BENCH_ROUNDS=%d", rep.Rounds)
 	if linkFlag != "" {
 		cmd += " BENCH_LINK=" + linkFlag
+	}
+	if *queueInPage {
+		cmd += " BENCH_QUEUE_INPAGE=1"
 	}
 	if *queueScenarios != "" {
 		cmd += " BENCH_QUEUE_SCENARIOS=" + *queueScenarios
