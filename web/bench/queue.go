@@ -141,6 +141,7 @@ type QueueRun struct {
 
 	Requests    map[string]int `json:"requests"` // as the emulator counted them
 	RequestsAll int            `json:"requestsTotal"`
+	PutPeak     int            `json:"putPeak"` // the most object and part PUTs in flight at once
 
 	Stored   int  `json:"stored"`        // files the emulator holds with the source's size and CRC-64
 	Verified bool `json:"bytesVerified"` // every file stored
@@ -591,6 +592,7 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 	out.Noisy = out.OutsideCores > NoisyCores
 
 	out.Requests = h.emu.Counts()
+	out.PutPeak = out.Requests["put.peak"]
 	for op, n := range out.Requests {
 		if !notRequest[op] {
 			out.RequestsAll += n

@@ -72,6 +72,6 @@ func TestQueueReportTables(t *testing.T) {
 	rep.Rows[0].Failed, rep.Rows[0].Verified = 1, false
 	rep.Runs = []bench.QueueRun{{Scenario: bench.ScenarioSmall, Contestant: "queue", Round: 1, Error: "prepare: Error: x\n    at y"}}
 	md := assertQueueTables(t, rep, bench.QueueScenarios)
-	assert.Contains(t, md, "| begin.simple | cos.preflight | object.put | total |", "requests by kind: every kind any row used")
+	assert.Contains(t, md, "| begin.simple | cos.preflight | object.put | total | PUTs in flight, peak |", "requests by kind: every kind any row used")
 	assert.Contains(t, md, "Failed, small loopback queue round 1: prepare: Error: x\n", "a stack's first line only")
 }

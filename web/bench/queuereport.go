@@ -66,6 +66,7 @@ type QueueRow struct {
 
 	RequestsPerFile map[string]float64 `json:"requestsPerFile"` // by the emulator's operation names
 	RequestsAll     float64            `json:"requestsPerFileTotal"`
+	PutPeak         int                `json:"putPeak"` // the most PUTs in flight at once, of any run
 
 	Stored   int  `json:"stored"` // the fewest files stored right in a run
 	Verified bool `json:"bytesVerified"`
@@ -175,6 +176,7 @@ func queueRow(c QueueContestant, sc, link string, runs []QueueRun) QueueRow {
 		row.AddStalls = max(row.AddStalls, r.AddStalls)
 		row.AddLongestMs = max(row.AddLongestMs, r.AddLongestMs)
 		row.LongTasks = max(row.LongTasks, r.LongTasks)
+		row.PutPeak = max(row.PutPeak, r.PutPeak)
 	}
 	return row
 }
@@ -283,9 +285,9 @@ func (rep *QueueReport) WriteMarkdown(w io.Writer, command string) {
 			for _, k := range ks {
 				c = append(c, fmt.Sprintf("%.3f", r.RequestsPerFile[k]))
 			}
-			cells = append(cells, dashFailed(r, append(c, fmt.Sprintf("%.2f", r.RequestsAll)), 2))
+			cells = append(cells, dashFailed(r, append(c, fmt.Sprintf("%.2f", r.RequestsAll), fmt.Sprint(r.PutPeak), qStored(r)), 2))
 		}
-		mdTable(w, append(append([]string{"uploader", "link"}, ks...), "total"), cells)
+		mdTable(w, append(append([]string{"uploader", "link"}, ks...), "total", "PUTs in flight, peak", "files stored"), cells)
 	}
 	if rows := rep.rows(ScenarioLarge); len(rows) > 0 {
 		fmt.Fprintf(w, "#### Large files: %s, loopback\n\n", rep.Large)
