@@ -67,8 +67,8 @@ test-native: wasm worker package $(UPPY_PAGE) $(WORKERD) $(CHROMIUM) $(BENCH_SDK
 
 # ---- the browser module ----
 
-# The module's JavaScript: the API, its Worker's entry, and what both run.
-MODULE_JS := wasm/smh-upload.js wasm/smh-upload-worker.js wasm/smh-upload-run.js
+# The module's JavaScript: the API, its Worker's entry, what both run, and the page's side of queue().
+MODULE_JS := wasm/smh-upload.js wasm/smh-upload-worker.js wasm/smh-upload-run.js wasm/smh-upload-folders.js
 
 ## wasm: build wasm/dist/{smh.wasm,smh.wasm.br,smh.wasm.gz,wasm_exec.js,smh-upload*.js,smh-upload.d.ts}, ./wasm_exec.js, and the demo's copies; prints raw, gzip and Brotli sizes
 wasm:

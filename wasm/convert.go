@@ -313,8 +313,9 @@ func convertQueueArgs(opts js.Value) (*queueArgs, error) {
 
 // convertItems reads add(items): a File or Blob (its path its name), or a
 // FileList or any iterable of Files (path: webkitRelativePath, else name),
-// of { file, path } and of { path, directory: true } (a folder, which may
-// be empty). smh-upload.js has walked a DataTransfer into such a list.
+// of { file, path }, of { path, directory: true } (a folder, which may be
+// empty) and of { path, error } (an entry that could not be read).
+// smh-upload-folders.js has walked a DataTransfer into such a list.
 func convertItems(items js.Value) ([]smh.TreeEntry, error) {
 	if items.Type() == js.TypeObject && items.InstanceOf(jsBlob) {
 		return []smh.TreeEntry{fileEntry(items, "")}, nil
@@ -332,6 +333,11 @@ func convertItems(items js.Value) ([]smh.TreeEntry, error) {
 			return nil, typeErrorf("add: item %d is not a File or an object", i)
 		case v.InstanceOf(jsBlob):
 			out = append(out, fileEntry(v, ""))
+		case v.Get("error").Type() == js.TypeString && v.Get("path").Type() == js.TypeString:
+			// smh-upload-folders.js could not read this entry of a drop
+			p := v.Get("path").String()
+			out = append(out, smh.TreeEntry{Path: p, Err: &smh.Error{Op: "upload", Code: smh.CodeSourceRead,
+				Message: "reading " + p + ": " + v.Get("error").String(), Err: smh.ErrSourceRead}})
 		case v.Get("directory").Type() == js.TypeBoolean && v.Get("directory").Bool():
 			p := v.Get("path")
 			if p.Type() != js.TypeString {

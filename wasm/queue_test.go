@@ -112,6 +112,7 @@ var queueModes = []struct {
 	api  func(*testing.T) js.Value
 }{
 	{"in the page", func(*testing.T) js.Value { return api }},
+	{"in the Worker", loadedModule},
 }
 
 // Twelve files, small and multipart, through one queue of three part slots:
@@ -294,4 +295,80 @@ func (e *emu) dirExists(dir string) bool {
 		URL: e.Endpoint + "/api/v1/directory/" + e.LibraryID + "/-/" + dir + "?access_token=" + e.Token})
 	require.NoError(e.t, err)
 	return resp.StatusCode == 200
+}
+
+// fakeTree is a FileSystemDirectoryEntry "photos" as webkitGetAsEntry
+// gives one, with a reader that hands out its children in two batches
+// before the empty one, an empty folder, a nested file, and a file whose
+// file() fails (deleted since the drop). reads counts readEntries calls.
+var fakeTree = jsGlobal.Get("Function").New("a", "b", `
+	const reads = { n: 0 };
+	const file = (name, f) => ({ isFile: true, isDirectory: false, name,
+		file: (ok, fail) => setTimeout(() => (f ? ok(f) : fail(new DOMException("gone", "NotFoundError")))) });
+	const dir = (name, batches) => ({ isFile: false, isDirectory: true, name, createReader() {
+		let i = 0;
+		return { readEntries: (ok) => { reads.n++; setTimeout(() => ok(batches[i++] ?? [])); } };
+	} });
+	const root = dir("photos", [
+		[file("a.txt", a), dir("empty", [])],
+		[dir("deep", [[file("b.bin", b)]]), file("gone.txt", null)],
+	]);
+	return { root, reads };
+`)
+
+// A dropped folder, walked by smh-upload-folders.js (against a fake entry
+// tree with the methods of the real one) and added to the Worker's queue:
+// readEntries is called until it gives nothing, every folder is kept (the
+// empty one is created), the file that cannot be read fails alone, and
+// the others are stored. A DataTransfer of flat files goes in as it is.
+func TestQueueWalksADroppedFolder(t *testing.T) {
+	m := loadedModule(t)
+	folders, err := awaitJS(t, dynamicImport.Invoke(controlURL(t)+"/dist/smh-upload-folders.js"))
+	require.NoError(t, err)
+	tree := fakeTree.Invoke(generated(3000, 11, "a.txt"), generated(2*MiB+1, 12, "b.bin"))
+	list := jsGlobal.Get("Array").New()
+	_, err = awaitJS(t, folders.Call("walkEntry", tree.Get("root"), "", list))
+	require.NoError(t, err)
+	var paths []string
+	for i := range list.Length() {
+		paths = append(paths, list.Index(i).Get("path").String())
+	}
+	assert.Equal(t, []string{"photos", "photos/a.txt", "photos/empty", "photos/deep", "photos/deep/b.bin", "photos/gone.txt"}, paths)
+	assert.Equal(t, 3+1+2, tree.Get("reads").Get("n").Int(), "each reader read until it gave nothing")
+
+	e := newEmu(t, emuConfig{})
+	r := startQueue(t, m, e.options(map[string]any{"path": "drop", "partSize": MiB}))
+	assert.Equal(t, 3, r.add(list))
+	dt := jsGlobal.Get("DataTransfer").New()
+	dt.Get("items").Call("add", generated(500, 13, "flat.bin"))
+	assert.Equal(t, 1, r.add(dt), "a DataTransfer")
+	files := r.done()
+	require.Len(t, files, 4)
+	want := map[string][2]int64{"drop/photos/a.txt": {3000, 11}, "drop/photos/deep/b.bin": {2*MiB + 1, 12}, "drop/flat.bin": {500, 13}}
+	for _, f := range files {
+		if f.Path == "drop/photos/gone.txt" {
+			assert.Equal(t, smh.FileFailed, f.State)
+			assert.Equal(t, smh.CodeSourceRead, f.ErrorCode)
+			continue
+		}
+		w, ok := want[f.Path]
+		require.True(t, ok, f.Path)
+		require.Equal(t, smh.FileDone, f.State, "%s: %s", f.Path, f.ErrorCode)
+		crc, _ := e.storedCRC(f.Path)
+		assert.Equal(t, expectedCRC(t, w[0], uint32(w[1])), crc, f.Path)
+	}
+	assert.Equal(t, 2, e.counts()["directory.create"], "drop/photos/empty and drop/photos/deep")
+	assert.True(t, e.dirExists("drop/photos/empty"))
+}
+
+// queue() throws a TypeError for options of the wrong JS type, in the
+// page and with the Worker.
+func TestQueueChecksItsOptions(t *testing.T) {
+	try := jsGlobal.Get("Function").New("m", "o", "try { m.queue(o); return 'ok' } catch (e) { return e.name }")
+	for _, mode := range queueModes[1:] { // this module's own queue() is wrapped by smh-upload-run.js
+		m := mode.api(t)
+		for _, bad := range []any{nil, "x", map[string]any{"onFile": 3}, map[string]any{"signal": "s"}} {
+			assert.Equal(t, "TypeError", try.Invoke(m, bad).String(), "%v", bad)
+		}
+	}
 }

@@ -6,6 +6,8 @@
 // which bundlers rewrite) and hands them to the Worker, whose own
 // import.meta.url a bundler may not keep.
 
+import { checkQueueOptions, frontQueue } from "./smh-upload-folders.js";
+
 // ERROR_FIELDS are the fields of a rejection that cross the Worker boundary.
 export const ERROR_FIELDS = ["code", "status", "requestId", "retryable", "confirmKey", "op", "partNumber", "attempts"];
 
@@ -40,9 +42,11 @@ export async function start({ wasm, exec, module }) {
       throw new Error("smh-upload: the module exited before it was ready");
     });
     const api = await Promise.race([ready, exited]);
-    // A Go callback cannot throw: slots() checks its argument here.
+    // A Go callback cannot throw: slots() and queue() check their arguments here.
     const goSlots = api.slots;
     api.slots = (n) => goSlots(checkSlots(n));
+    const goQueue = api.queue;
+    api.queue = (options) => frontQueue(goQueue(checkQueueOptions(options)));
     const memory = instance.exports.mem;
     // Bytes of WebAssembly memory in use by the module: what uploads must
     // not grow (parts stay in the browser, not in Go memory).

@@ -35,6 +35,9 @@ function serveWorker() {
   let gotModule;
   const module = new Promise((resolve) => (gotModule = resolve));
   const tasks = new Map();
+  const queues = new Map();
+  // plain makes a queue file's result cloneable: its Error as fields.
+  const plain = (f) => (f.error ? { ...f, error: errorFields(f.error) } : f);
   const pools = new Map(); // the page's slots() id → this module's pool
   const tokenWaits = new Map();
   let nextToken = 0;
@@ -96,6 +99,50 @@ function serveWorker() {
         ).finally(() => tasks.delete(id));
         break;
       }
+      case "queue": {
+        const id = m.id;
+        const options = { ...m.options };
+        // Always: the page's progress getter reads the last one, which comes at the queue's coalesced rate.
+        options.onProgress = (p) => self.postMessage({ type: "qprogress", id, p, memory: smh.memoryBytes });
+        if (m.callbacks.file) options.onFile = (f) => self.postMessage({ type: "qfile", id, f: plain(f) });
+        if (m.callbacks.token) {
+          options.getAccessToken = () =>
+            new Promise((resolve, reject) => {
+              const t = ++nextToken;
+              tokenWaits.set(t, { resolve, reject });
+              self.postMessage({ type: "token", id, t });
+            });
+        }
+        if (m.options.aborted) {
+          const ac = new AbortController();
+          ac.abort();
+          options.signal = ac.signal;
+        }
+        delete options.aborted;
+        queues.set(id, smh.queue(options));
+        break;
+      }
+      case "qadd":
+      case "qcancel":
+      case "qdone": {
+        const q = queues.get(m.id);
+        const reply = (x) => self.postMessage({ type: "qreply", id: m.id, r: m.r, progress: q.progress, memory: smh.memoryBytes, ...x });
+        const p = m.type === "qadd" ? q.add(m.items) : m.type === "qcancel" ? q.cancel() : q.done;
+        p.then(
+          (v) => reply(m.type === "qdone" ? { files: v.map(plain) } : { v }),
+          (err) => reply({ err: errorFields(err) }),
+        );
+        break;
+      }
+      case "qpause":
+        queues.get(m.id)?.pause();
+        break;
+      case "qresume":
+        queues.get(m.id)?.resume();
+        break;
+      case "qretry":
+        queues.get(m.id)?.retryFailed();
+        break;
       case "token": {
         const w = tokenWaits.get(m.t);
         tokenWaits.delete(m.t);

@@ -40,6 +40,114 @@ export interface SMHUpload {
    * file's single PUT takes a slot too. Throws a TypeError unless size is an integer of 1 or more.
    */
   slots(size: number): Slots;
+  /**
+   * A queue of many files sharing one pool of part slots, started at once: files start in the order
+   * added, `files` at a time, and a file that fails fails alone. Throws a TypeError for a wrong JS
+   * type (options not an object, a callback not a function, signal not an AbortSignal); options that
+   * cannot work otherwise reject `add()` and `done` with an SMHError.
+   */
+  queue(options: QueueOptions): SMHQueue;
+}
+
+/** Options of `queue()`: the connection and per-file options of UploadOptions, and the queue's own. */
+export interface QueueOptions
+  extends Pick<UploadOptions, "endpoint" | "libraryId" | "spaceId" | "accessToken" | "getAccessToken" | "userId"
+    | "conflict" | "partSize" | "trafficLimit" | "stallTimeout" | "instantUpload" | "disableIntegrityCheck"> {
+  /** Target folder in the library; "" or "/" (the default) for its root. Each file goes to path + "/" + its relative path. */
+  path?: string;
+  /** Parts (and small files' single PUTs) in flight across the whole queue; default 4. */
+  concurrency?: number;
+  /** Files under way at once, each with its begin, parts and confirm; default 8. */
+  files?: number;
+  /** Keep the queue's record and skip or resume its files after a reload; default true. */
+  resume?: boolean;
+  /** The queue's totals, coalesced: at most about 10 calls per second, and one with the final totals. */
+  onProgress?: (progress: QueueProgress) => void;
+  /** Each state change of a file. */
+  onFile?: (file: QueueFileResult) => void;
+  /** Aborting cancels the queue, as `cancel()`. */
+  signal?: AbortSignal;
+}
+
+export interface QueueProgress {
+  /** Bytes stored or in flight, of every file added. */
+  loaded: number;
+  total: number;
+  /** Files stored, failed (kept for retryFailed), not finished, cancelled, and added in all. */
+  done: number;
+  failed: number;
+  left: number;
+  canceled: number;
+  added: number;
+  /** 0 when unknown. */
+  bytesPerSecond: number;
+  /** 0 when unknown. */
+  etaSeconds: number;
+}
+
+export type QueueFileState = "pending" | "uploading" | "done" | "failed" | "canceled" | "skipped";
+
+export interface QueueFileResult {
+  /** Order of adding, from 0. */
+  index: number;
+  /** The target path in the library. */
+  path: string;
+  size: number;
+  /** "skipped": finished in an earlier page (the resume record). */
+  state: QueueFileState;
+  /** The stored file, as `upload().done` resolves, when done. */
+  result?: FileInfo;
+  /** Why, when failed or cancelled (an AbortError). */
+  error?: SMHError;
+}
+
+/**
+ * What `add()` takes. A File or Blob goes to its name (a Blob has none: it fails with EmptyPath);
+ * a FileList to each File's webkitRelativePath, else its name; a DataTransfer or
+ * DataTransferItemList from a drop is walked, folders and empty folders kept; an iterable may hold
+ * Files, `{ file, path }` and `{ path, directory: true }` (a folder, empty or not).
+ */
+export type QueueItems =
+  | Blob
+  | File
+  | FileList
+  | DataTransfer
+  | DataTransferItemList
+  | Iterable<File | QueueFileItem | QueueFolderItem>;
+
+export interface QueueFileItem {
+  file: Blob;
+  /** Relative to the queue's path, e.g. "photos/2026/a.jpg". */
+  path: string;
+}
+
+export interface QueueFolderItem {
+  path: string;
+  directory: true;
+}
+
+export interface SMHQueue {
+  /**
+   * Adds files (see QueueItems). A drop's entries are taken before add() returns, so call it in the
+   * drop handler. Resolves with the number of files added once any folder walk has finished and
+   * their folders exist; a file that cannot go (a name SMH refuses, say) is among them, failed.
+   * Rejects with an AbortError after cancel.
+   */
+  add(items: QueueItems): Promise<number>;
+  /** Stops the files under way, keeping their parts, and starts no more. */
+  pause(): void;
+  /** Continues the paused files from the parts the server holds, and starts the rest. */
+  resume(): void;
+  /** Stops every file for good, deleting the server tasks of those begun. */
+  cancel(): Promise<void>;
+  /** Queues the failed files again; each resumes from the parts the server kept. */
+  retryFailed(): void;
+  readonly progress: QueueProgress;
+  /**
+   * Settles when nothing is pending or uploading and no add() is still walking; each read after more
+   * files are added is a new Promise. Never rejects because files failed: resolves to every file's result.
+   */
+  readonly done: Promise<QueueFileResult[]>;
 }
 
 /** A pool of part slots from `slots()`, for the `slots` option of this module's uploads. */

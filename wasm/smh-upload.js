@@ -20,6 +20,7 @@
 // browser resolves them next to this file when it is served unbundled.
 
 import { ERROR_FIELDS, checkSlots, compile, start } from "./smh-upload-run.js";
+import { checkQueueOptions, frontQueue } from "./smh-upload-folders.js";
 
 let loading;
 
@@ -93,6 +94,13 @@ function toError(f) {
   return err;
 }
 
+// toResult rebuilds a queue file's result, with its Error.
+function toResult(f) {
+  return f.error ? { ...f, error: toError(f.error) } : f;
+}
+
+const EMPTY_PROGRESS = Object.freeze({ loaded: 0, total: 0, done: 0, failed: 0, left: 0, canceled: 0, added: 0, bytesPerSecond: 0, etaSeconds: 0 });
+
 // spawnWorker starts smh-upload-worker.js. A module Worker must come from
 // the page's origin: when this file lives on another (a CDN), the browser
 // refuses the plain start with a SecurityError, and a bootstrap from a blob:
@@ -132,7 +140,7 @@ function startWorker({ wasm, exec }, compiled) {
       switch (m.type) {
         case "ready":
           worker.onerror = (ev) => console.error("smh-upload: worker error:", ev.message ?? ev);
-          resolveAPI(Object.freeze({ version: m.version, get memoryBytes() { return memory; }, upload, slots }));
+          resolveAPI(Object.freeze({ version: m.version, get memoryBytes() { return memory; }, upload, slots, queue }));
           break;
         case "failed":
           rejectAPI(toError(m.err));
@@ -173,6 +181,22 @@ function startWorker({ wasm, exec }, compiled) {
         case "canceled":
           u?.canceled.shift()?.(m.err ? toError(m.err) : undefined);
           break;
+        case "qprogress":
+          if (u) u.progress = m.p;
+          u?.onProgress?.(m.p);
+          break;
+        case "qfile":
+          u?.onFile?.(toResult(m.f));
+          break;
+        case "qreply": {
+          // add's count, cancel's end, or done's results, by the request's number
+          const w = u?.waits.get(m.r);
+          u?.waits.delete(m.r);
+          if (m.progress) u.progress = m.progress;
+          if (m.err) w?.reject(toError(m.err));
+          else w?.resolve(m.files ? m.files.map(toResult) : m.v);
+          break;
+        }
       }
     };
     worker.postMessage({ type: "load", wasm, exec });
@@ -194,6 +218,52 @@ function startWorker({ wasm, exec }, compiled) {
     const s = Object.freeze({ size: checkSlots(n) });
     pools.set(s, ++nextPool);
     return s;
+  }
+
+  // queue(options) is the Worker's queue, mirrored by messages: the page
+  // walks what add() takes (Files cross as handles: no bytes are copied),
+  // and progress crosses at the queue's coalesced rate only.
+  function queue(options) {
+    checkQueueOptions(options);
+    const { onProgress, onFile, getAccessToken, signal, ...data } = options;
+    const id = ++nextID;
+    const rec = { onProgress, onFile, getAccessToken, waits: new Map(), progress: EMPTY_PROGRESS, gen: 0, done: null, doneGen: -1 };
+    let nextRequest = 0;
+    uploads.set(id, rec);
+    // ask posts a request and resolves with its reply.
+    const ask = (type, extra) =>
+      new Promise((resolve, reject) => {
+        const r = ++nextRequest;
+        rec.waits.set(r, { resolve, reject });
+        worker.postMessage({ type, id, r, ...extra });
+      });
+    const cancel = () => ask("qcancel").then(() => undefined);
+    if (signal) {
+      if (signal.aborted) data.aborted = true;
+      else signal.addEventListener("abort", () => cancel().catch(() => {}), { once: true });
+    }
+    worker.postMessage({ type: "queue", id, options: data, callbacks: { file: !!onFile, token: !!getAccessToken } });
+    return frontQueue({
+      add(list) {
+        rec.gen++;
+        return ask("qadd", { items: list });
+      },
+      pause: () => worker.postMessage({ type: "qpause", id }),
+      resume: () => worker.postMessage({ type: "qresume", id }),
+      retryFailed() {
+        rec.gen++;
+        worker.postMessage({ type: "qretry", id });
+      },
+      cancel,
+      get progress() { return rec.progress; },
+      get done() {
+        if (rec.doneGen !== rec.gen) {
+          rec.doneGen = rec.gen;
+          rec.done = ask("qdone");
+        }
+        return rec.done;
+      },
+    });
   }
 
   function upload(file, options) {

@@ -291,7 +291,7 @@ func (s *site) pagePartRequests() int {
 // ones it uses: a wrong option type fails the same compile.
 func TestTypeScriptConsumer(t *testing.T) {
 	tarball, _ := need(t)
-	dir := newApp(t, tarball, "ts/consumer.ts", "ts/uppy.ts", "ts/tsconfig.json")
+	dir := newApp(t, tarball, "ts/consumer.ts", "ts/queue.ts", "ts/uppy.ts", "ts/tsconfig.json")
 	linkUppy(t, dir)
 	run(t, dir, tool("tsc"), "--noEmit", "--strict", "-p", ".")
 
@@ -306,4 +306,19 @@ smh.upload(new Blob(), { endpoint: "https://x", libraryId: "l", path: "p", partS
 	require.Error(t, err, "a string partSize must not compile")
 	assert.Contains(t, string(out), "consumer.ts(3,", "%s", out)
 	assert.Contains(t, string(out), "TS2322", "%s", out)
+
+	// The queue's options are typed too: a string concurrency and an
+	// upload-only option (slots: a queue has its own pool) do not compile.
+	bad = `import { load } from "smh-upload";
+const smh = await load();
+smh.queue({ endpoint: "https://x", libraryId: "l", concurrency: "4" });
+smh.queue({ endpoint: "https://x", libraryId: "l", slots: smh.slots(2) });
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "consumer.ts"), []byte(bad), 0o644))
+	cmd = exec.Command(tool("tsc"), "--noEmit", "--strict", "-p", ".")
+	cmd.Dir = dir
+	out, err = cmd.CombinedOutput()
+	require.Error(t, err, "a string concurrency must not compile")
+	assert.Contains(t, string(out), "consumer.ts(3,", "%s", out)
+	assert.Contains(t, string(out), "consumer.ts(4,", "%s", out)
 }
