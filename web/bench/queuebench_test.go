@@ -20,9 +20,7 @@ import (
 func TestQueueBench(t *testing.T) {
 	cfg := needs(t)
 	cfg.Rounds, cfg.WorkDir, cfg.RunTimeout, cfg.Logf = 1, t.TempDir(), 2*time.Minute, t.Logf
-	qc := bench.QueueConfig{Config: cfg, SmallFiles: 20, SmallSize: 16 << 10, LargeFiles: 3, LargeSize: bench.MiB, ManyFiles: 100, ManySize: 1,
-		// The module's Worker has no queue() yet (branch q landed page mode first): in the page until it has.
-		InPage: true}
+	qc := bench.QueueConfig{Config: cfg, SmallFiles: 20, SmallSize: 16 << 10, LargeFiles: 3, LargeSize: bench.MiB, ManyFiles: 100, ManySize: 1}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	rep, err := bench.RunQueue(ctx, qc)
