@@ -42,6 +42,8 @@ BENCH_ONLY   ?=
 # BENCH_STARTUP: rounds of the start-up table (bare page, cos-js-sdk-v5, the module: cold, cold with the
 # README's preload tags, warm); 0 leaves it out.
 BENCH_STARTUP ?= 5
+# BENCH_QUEUE_SCENARIOS picks the queue benchmark's scenarios (small,large,many); empty: all.
+BENCH_QUEUE_SCENARIOS ?=
 # wasm/npm holds package.json (its version is the package's) and README.md;
 # make package stages them with the built module in wasm/dist/npm and packs it.
 NPM_DIR     := wasm/npm
@@ -52,7 +54,7 @@ PKG_STAGE   := $(DIST)/npm
 BUNDLER_DIR := $(NPM_DIR)/bundlertest
 BUNDLERS    := $(BUNDLER_DIR)/node_modules/.bin/vite
 
-.PHONY: size package publish-check all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser matrix screenshot
+.PHONY: size package publish-check all test vet test-native test-browser test-node wasm demo web worker emulator bench bench-go bench-browser bench-queue matrix screenshot
 
 all: test
 
@@ -178,8 +180,8 @@ matrix: wasm $(WBT) $(CHROMIUM)
 
 # ---- benchmarks (not part of make test) ----
 
-## bench: the upload benchmarks, native and in the browser
-bench: bench-go bench-browser
+## bench: the upload benchmarks, native and in the browser, and the queue's
+bench: bench-go bench-browser bench-queue
 
 ## bench-go: 256 MiB to the in-process emulator on loopback, interleaved with plain PUTs (the baseline) in the same run
 bench-go:
@@ -188,6 +190,10 @@ bench-go:
 ## bench-browser: the start-up table ($(BENCH_STARTUP) rounds), then $(BENCH_SIZE) from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: the module (checks on, off), plain XHR PUTs and cos-js-sdk-v5, to an emulator that discards, on loopback or through BENCH_LINK; tables on stdout, web/bench/results.{json,md}
 bench-browser: wasm $(CHROMIUM) $(BENCH_SDK)
 	$(GO) run ./web/bench/cmd/smh-bench -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -startup $(BENCH_STARTUP) -link "$(BENCH_LINK)" -only "$(BENCH_ONLY)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
+
+## bench-queue: issue #17's queue targets from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: 1,000 × 16 KiB (queue vs cos-js-sdk-v5 uploadFiles, loopback and BENCH_LINK, default wan), 20 × 32 MiB (queue vs one upload() of the same bytes), 10,000 files queued (main thread, stalls); BENCH_QUEUE_SCENARIOS picks some; tables on stdout, web/bench/queue-results.{json,md}
+bench-queue: wasm $(CHROMIUM) $(BENCH_SDK)
+	$(GO) run ./web/bench/cmd/smh-bench -queue -rounds $(BENCH_ROUNDS) -link "$(BENCH_LINK)" -queue-scenarios "$(BENCH_QUEUE_SCENARIOS)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
 
 $(BENCH_SDK): $(BENCH_DIR)/package.json $(BENCH_DIR)/package-lock.json
 	cd $(BENCH_DIR) && npm ci --ignore-scripts --no-audit --no-fund

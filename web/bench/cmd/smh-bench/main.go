@@ -8,6 +8,7 @@
 // Usage (from the repository root, after make wasm and npm ci in web/bench):
 //
 //	smh-bench [-size 256M] [-rounds 3] [-startup 5] [-only module,limit] [-json web/bench/results.json] [-md web/bench/results.md]
+//	smh-bench -queue [-rounds 3] [-link wan] [-queue-scenarios small,large,many]   (queue.go)
 //
 // BENCH_SIZE, BENCH_ROUNDS and BENCH_STARTUP set the defaults of -size, -rounds and -startup; a size of
 // 1G or more is fine, the source is a file on disk. -startup N also measures start-up (the bare page,
@@ -108,6 +109,9 @@ func run() error {
 		cfg.Logf = func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "%6.1fs  "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)
 		}
+	}
+	if *queueMode {
+		return runQueue(cfg, *linkFlag)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

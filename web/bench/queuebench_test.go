@@ -1,0 +1,54 @@
+//go:build !js
+
+package bench_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smhupload/smh-upload/web/bench"
+)
+
+// TestQueueBench runs each queue scenario small (20 × 16 KiB on loopback and the 40 ms link, 3 × 1 MiB,
+// 100 files queued; one round) to prove that it works: every contestant completes, the emulator holds
+// every file with its source's size and CRC-64, the requests are counted, and the tables are well
+// formed. Speeds are not asserted.
+func TestQueueBench(t *testing.T) {
+	cfg := needs(t)
+	cfg.Rounds, cfg.WorkDir, cfg.RunTimeout, cfg.Logf = 1, t.TempDir(), 2*time.Minute, t.Logf
+	qc := bench.QueueConfig{Config: cfg, SmallFiles: 20, SmallSize: 16 << 10, LargeFiles: 3, LargeSize: bench.MiB, ManyFiles: 100, ManySize: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	rep, err := bench.RunQueue(ctx, qc)
+	require.NoError(t, err)
+
+	want := 0
+	for _, sc := range bench.QueueScenarios {
+		n := len(bench.QueueContestants(sc, qc.InPage))
+		if sc == bench.ScenarioSmall {
+			n *= 2 // loopback and the link
+		}
+		want += n
+	}
+	require.Len(t, rep.Runs, want)
+	for _, r := range rep.Runs {
+		name := r.Scenario + " " + r.Contestant + " " + r.Link
+		assert.Empty(t, r.Error, name)
+		assert.True(t, r.Verified, name)
+		assert.Equal(t, r.Files, r.Stored, "%s: every file stored with its bytes", name)
+		assert.Positive(t, r.RequestsAll, name)
+		if r.Contestant != "single" {
+			// One PUT at least per file (a simple upload's object.put, or a multipart one's parts).
+			assert.GreaterOrEqual(t, r.Requests["object.put"]+r.Requests["part"], r.Files, name)
+		}
+	}
+	for _, row := range rep.Rows {
+		assert.True(t, row.Verified, row.Name)
+		assert.Positive(t, row.FilesPerSec, row.Name)
+	}
+	assertQueueTables(t, rep, bench.QueueScenarios)
+}
