@@ -36,6 +36,7 @@ function serveWorker() {
   const module = new Promise((resolve) => (gotModule = resolve));
   const tasks = new Map();
   const queues = new Map();
+  const flushes = new Map(); // a queue's id → the sender of its pending file events
   // plain makes a queue file's result cloneable: its Error as fields.
   const plain = (f) => (f.error ? { ...f, error: errorFields(f.error) } : f);
   const pools = new Map(); // the page's slots() id → this module's pool
@@ -103,8 +104,28 @@ function serveWorker() {
         const id = m.id;
         const options = { ...m.options };
         // Always: the page's progress getter reads the last one, which comes at the queue's coalesced rate.
-        options.onProgress = (p) => self.postMessage({ type: "qprogress", id, p, memory: smh.memoryBytes });
-        if (m.callbacks.file) options.onFile = (f) => self.postMessage({ type: "qfile", id, f: plain(f) });
+        // File events cross in batches, one message per 50 ms at most: a
+        // folder of 10,000 files makes 20,000 of them, and a message apiece
+        // costs the page's main thread a task each. Every batch goes before
+        // the progress or reply that follows it, so the page sees them in order.
+        const files = [];
+        let timer = 0;
+        const flush = () => {
+          clearTimeout(timer);
+          timer = 0;
+          if (files.length) self.postMessage({ type: "qfiles", id, fs: files.splice(0) });
+        };
+        flushes.set(id, flush);
+        options.onProgress = (p) => {
+          flush();
+          self.postMessage({ type: "qprogress", id, p, memory: smh.memoryBytes });
+        };
+        if (m.callbacks.file) {
+          options.onFile = (f) => {
+            files.push(plain(f));
+            timer ||= setTimeout(flush, 50);
+          };
+        }
         if (m.callbacks.token) {
           options.getAccessToken = () =>
             new Promise((resolve, reject) => {
@@ -126,7 +147,10 @@ function serveWorker() {
       case "qcancel":
       case "qdone": {
         const q = queues.get(m.id);
-        const reply = (x) => self.postMessage({ type: "qreply", id: m.id, r: m.r, progress: q.progress, memory: smh.memoryBytes, ...x });
+        const reply = (x) => {
+          flushes.get(m.id)?.();
+          self.postMessage({ type: "qreply", id: m.id, r: m.r, progress: q.progress, memory: smh.memoryBytes, ...x });
+        };
         const p = m.type === "qadd" ? q.add(m.items) : m.type === "qcancel" ? q.cancel() : q.done;
         p.then(
           (v) => reply(m.type === "qdone" ? { files: v.map(plain) } : { v }),

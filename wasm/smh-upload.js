@@ -185,8 +185,8 @@ function startWorker({ wasm, exec }, compiled) {
           if (u) u.progress = m.p;
           u?.onProgress?.(m.p);
           break;
-        case "qfile":
-          u?.onFile?.(toResult(m.f));
+        case "qfiles":
+          for (const f of m.fs) u?.onFile?.(toResult(f));
           break;
         case "qreply": {
           // add's count, cancel's end, or done's results, by the request's number
