@@ -99,7 +99,7 @@ function toResult(f) {
   return f.error ? { ...f, error: toError(f.error) } : f;
 }
 
-const EMPTY_PROGRESS = Object.freeze({ loaded: 0, total: 0, done: 0, failed: 0, left: 0, canceled: 0, added: 0, bytesPerSecond: 0, etaSeconds: 0 });
+const EMPTY_PROGRESS = Object.freeze({ loaded: 0, total: 0, done: 0, failed: 0, left: 0, canceled: 0, added: 0, skipped: 0, bytesPerSecond: 0, etaSeconds: 0 });
 
 // spawnWorker starts smh-upload-worker.js. A module Worker must come from
 // the page's origin: when this file lives on another (a CDN), the browser
