@@ -428,3 +428,56 @@ func TestQueueResumeRecords(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, n, 4, "done records in IndexedDB")
 }
+
+// The access token and every signature expire while a queue has parts of
+// several files in flight: getAccessToken is asked once more for them all,
+// each multipart file renews its signatures at most once, and every file is
+// stored with the source's bytes.
+func TestQueueTokenAndSignaturesExpireMidQueue(t *testing.T) {
+	for _, mode := range queueModes {
+		t.Run(mode.name, func(t *testing.T) {
+			e := newEmu(t, emuConfig{})
+			e.on(rule{Part: 3, Action: "expire-tokens"})
+			var mu sync.Mutex
+			calls := 0
+			getToken := js.FuncOf(func(js.Value, []js.Value) any {
+				mu.Lock()
+				calls++
+				mu.Unlock()
+				return newPromise(func() (any, error) { return e.newToken(), nil })
+			})
+			o := e.options(map[string]any{"path": "exp", "partSize": MiB, "concurrency": 4, "getAccessToken": getToken})
+			delete(o, "accessToken")
+			r := startQueue(t, mode.api(t), o)
+			sizes := map[string]int64{}
+			var items []any
+			for i := range 7 {
+				size := int64(40<<10 + i)
+				if i < 3 {
+					size = 3*MiB + int64(i)
+				}
+				name := fmt.Sprintf("e%d.bin", i)
+				sizes["exp/"+name] = size
+				items = append(items, generated(size, uint32(500+i), name))
+			}
+			require.Equal(t, 7, r.add(items))
+			for i, f := range r.done() {
+				require.Equal(t, smh.FileDone, f.State, "%s: %s", f.Path, f.ErrorCode)
+				crc, stored := e.storedCRC(f.Path)
+				assert.Equal(t, expectedCRC(t, sizes[f.Path], uint32(500+i)), crc, f.Path)
+				assert.Equal(t, sizes[f.Path], stored)
+			}
+			c := e.counts()
+			mu.Lock()
+			assert.Equal(t, 2, calls, "one token to start, one for every file that met the refusal")
+			mu.Unlock()
+			assert.Equal(t, 2, c["token.create"])
+			// A renew sent with the dead token is refused and sent again with
+			// the new one: at most two renew requests per multipart file, where
+			// a renew per part in flight would be up to twelve.
+			assert.LessOrEqual(t, c["renew"], 2*3, "renews: no storm")
+			assert.GreaterOrEqual(t, c["renew"], 1, "the expired signatures were renewed")
+			assert.Equal(t, 0, e.openUploads())
+		})
+	}
+}

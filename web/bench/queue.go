@@ -36,7 +36,6 @@ import (
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 
-	"github.com/smhupload/smh-upload/internal/headless"
 	"github.com/smhupload/smh-upload/smh"
 )
 
@@ -480,19 +479,11 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 		out.Error = fmt.Sprintf(format, args...)
 		return out
 	}
-	profile, err := os.MkdirTemp(h.cfg.WorkDir, "profile-")
+	ctx, stop, err := h.browser(parent)
 	if err != nil {
 		return fail("profile: %v", err)
 	}
-	defer os.RemoveAll(profile)
-	actx, cancelA := chromedp.NewExecAllocator(parent, headless.Options(h.cfg.Chromium, profile)...)
-	defer cancelA()
-	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(headless.Errorf(func(format string, args ...any) {
-		h.cfg.Logf("chromium: "+format, args...)
-	})))
-	defer cancelB()
-	ctx, cancelT := context.WithTimeout(bctx, h.cfg.RunTimeout)
-	defer cancelT()
+	defer stop()
 
 	leg := "loopback"
 	if out.Link != "" {

@@ -52,26 +52,37 @@ func (h *harness) snap(ctx context.Context, browserPid int) (snapshot, error) {
 }
 
 // runOne uploads the source once with c in a new browser.
+// browser starts a fresh headless Chromium on a new profile in the work
+// folder, for one run within RunTimeout; stop ends it and removes the profile.
+func (h *harness) browser(parent context.Context) (ctx context.Context, stop func(), err error) {
+	profile, err := os.MkdirTemp(h.cfg.WorkDir, "profile-")
+	if err != nil {
+		return nil, nil, err
+	}
+	actx, cancelA := chromedp.NewExecAllocator(parent, headless.Options(h.cfg.Chromium, profile)...)
+	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(headless.Errorf(func(format string, args ...any) {
+		h.cfg.Logf("chromium: "+format, args...)
+	})))
+	ctx, cancelT := context.WithTimeout(bctx, h.cfg.RunTimeout)
+	return ctx, func() {
+		cancelT()
+		cancelB()
+		cancelA()
+		os.RemoveAll(profile)
+	}, nil
+}
+
 func (h *harness) runOne(parent context.Context, c Contestant, round int) (out RunResult) {
 	out = RunResult{Contestant: c.ID, Round: round}
 	fail := func(format string, args ...any) RunResult {
 		out.Error = fmt.Sprintf(format, args...)
 		return out
 	}
-	profile, err := os.MkdirTemp(h.cfg.WorkDir, "profile-")
+	ctx, stopBrowser, err := h.browser(parent)
 	if err != nil {
 		return fail("profile: %v", err)
 	}
-	defer os.RemoveAll(profile)
-
-	actx, cancelA := chromedp.NewExecAllocator(parent, headless.Options(h.cfg.Chromium, profile)...)
-	defer cancelA()
-	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(headless.Errorf(func(format string, args ...any) {
-		h.cfg.Logf("chromium: "+format, args...)
-	})))
-	defer cancelB()
-	ctx, cancelT := context.WithTimeout(bctx, h.cfg.RunTimeout)
-	defer cancelT()
+	defer stopBrowser()
 
 	path := fmt.Sprintf("bench/%s-r%d.bin", c.ID, round)
 	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, InPage: c.InPage, Warm: c.Warm, PartSize: c.PartSize, Concurrency: c.Concurrency, Body: c.Body,
