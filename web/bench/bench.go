@@ -235,20 +235,12 @@ type harness struct {
 	mu                    sync.Mutex
 }
 
-// Run runs the benchmark. It returns an error when the harness itself cannot run (no browser, no module,
-// no source); a contestant that fails is reported in its RunResult and in its row's Failed count.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if cfg.Size <= 0 {
-		cfg.Size = 256 * MiB
-	}
-	if cfg.Rounds <= 0 {
-		cfg.Rounds = 3
-	}
+// browserDefaults fills in what every browser benchmark needs: Chromium (and
+// checks it is there), RunTimeout, Logf and, unless given, a work folder
+// named by prefix that cleanup removes.
+func (cfg *Config) browserDefaults(prefix string) (cleanup func(), err error) {
 	if cfg.Chromium == "" {
 		cfg.Chromium = DefaultChromium()
-	}
-	if cfg.Contestants == nil {
-		cfg.Contestants = Contestants()
 	}
 	if cfg.RunTimeout <= 0 {
 		cfg.RunTimeout = 10 * time.Minute
@@ -259,14 +251,34 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if _, err := os.Stat(cfg.Chromium); err != nil {
 		return nil, fmt.Errorf("bench: chromium: %w", err)
 	}
-	if cfg.WorkDir == "" {
-		dir, err := os.MkdirTemp("", "smh-bench-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		cfg.WorkDir = dir
+	if cfg.WorkDir != "" {
+		return func() {}, nil
 	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	cfg.WorkDir = dir
+	return func() { os.RemoveAll(dir) }, nil
+}
+
+// Run runs the benchmark. It returns an error when the harness itself cannot run (no browser, no module,
+// no source); a contestant that fails is reported in its RunResult and in its row's Failed count.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Size <= 0 {
+		cfg.Size = 256 * MiB
+	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = 3
+	}
+	if cfg.Contestants == nil {
+		cfg.Contestants = Contestants()
+	}
+	cleanup, err := cfg.browserDefaults("smh-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
 	if cfg.ProfileDir != "" {
 		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
 			return nil, err
@@ -301,7 +313,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 	}
-	var err error
 	wasm := filepath.Join(cfg.WorkDir, "site", "module", "smh.wasm")
 	if rep.WasmRaw, rep.WasmGzip, err = gzipSize(wasm); err != nil {
 		return nil, err

@@ -192,26 +192,11 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 		l := Links["wan"]
 		cfg.Link = &l
 	}
-	if cfg.Chromium == "" {
-		cfg.Chromium = DefaultChromium()
+	cleanup, err := cfg.browserDefaults("smh-bench-queue-")
+	if err != nil {
+		return nil, err
 	}
-	if cfg.RunTimeout <= 0 {
-		cfg.RunTimeout = 10 * time.Minute
-	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
-	}
-	if _, err := os.Stat(cfg.Chromium); err != nil {
-		return nil, fmt.Errorf("bench: chromium: %w", err)
-	}
-	if cfg.WorkDir == "" {
-		dir, err := os.MkdirTemp("", "smh-bench-queue-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		cfg.WorkDir = dir
-	}
+	defer cleanup()
 	if slices.Contains(cfg.Scenarios, ScenarioSmall) {
 		if _, err := os.Stat(cfg.COSSDK); err != nil {
 			return nil, fmt.Errorf("bench: cos-js-sdk-v5 (npm ci in web/bench): %w", err)
