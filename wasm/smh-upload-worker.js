@@ -43,6 +43,26 @@ function serveWorker() {
   const tokenWaits = new Map();
   let nextToken = 0;
 
+  // connect gives an upload's or a queue's options what cannot cross as
+  // data: getAccessToken asks the page, and a signal the page saw aborted
+  // before sending is an aborted one here.
+  function connect(m, options) {
+    if (m.callbacks.token) {
+      options.getAccessToken = () =>
+        new Promise((resolve, reject) => {
+          const t = ++nextToken;
+          tokenWaits.set(t, { resolve, reject });
+          self.postMessage({ type: "token", id: m.id, t });
+        });
+    }
+    if (m.options.aborted) {
+      const ac = new AbortController();
+      ac.abort();
+      options.signal = ac.signal;
+    }
+    delete options.aborted;
+  }
+
   self.onmessage = async (e) => {
     const m = e.data;
     if (m.type === "module") {
@@ -67,20 +87,7 @@ function serveWorker() {
         options.onEvent = (ev) => {
           if (m.callbacks.event || ev.confirmKey) self.postMessage({ type: m.callbacks.event ? "event" : "key", id, ev, key: ev.confirmKey });
         };
-        if (m.callbacks.token) {
-          options.getAccessToken = () =>
-            new Promise((resolve, reject) => {
-              const t = ++nextToken;
-              tokenWaits.set(t, { resolve, reject });
-              self.postMessage({ type: "token", id, t });
-            });
-        }
-        if (m.options.aborted) {
-          const ac = new AbortController();
-          ac.abort();
-          options.signal = ac.signal;
-        }
-        delete options.aborted;
+        connect(m, options);
         if (m.options.slots) {
           const { id, size } = m.options.slots;
           if (!pools.has(id)) pools.set(id, smh.slots(size));
@@ -126,20 +133,7 @@ function serveWorker() {
             timer ||= setTimeout(flush, 50);
           };
         }
-        if (m.callbacks.token) {
-          options.getAccessToken = () =>
-            new Promise((resolve, reject) => {
-              const t = ++nextToken;
-              tokenWaits.set(t, { resolve, reject });
-              self.postMessage({ type: "token", id, t });
-            });
-        }
-        if (m.options.aborted) {
-          const ac = new AbortController();
-          ac.abort();
-          options.signal = ac.signal;
-        }
-        delete options.aborted;
+        connect(m, options);
         queues.set(id, smh.queue(options));
         break;
       }
