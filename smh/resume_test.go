@@ -223,6 +223,33 @@ func TestResumableTaskBeginsAnewWhenRecordIsStale(t *testing.T) {
 	}
 }
 
+// The page was closed while its confirm was on the way: SMH created the
+// file, the record stayed. The next visit finds the file by its CRC-64 and
+// uploads nothing; with conflict rename, beginning anew would make a copy.
+func TestResumableTaskFindsFileConfirmedBeforeRestart(t *testing.T) {
+	e := newResumeEnv(t)
+	c := e.newClient(smh.ClientConfig{})
+	data := resumeData(3 * MiB)
+	store := &smh.MemoryResumeStore{}
+	first := e.task(c, data, smh.Options{Path: "a.bin", PartSize: MiB, Conflict: smh.ConflictRename}, store, "k")
+	_, err := first.Run(context.Background())
+	require.NoError(t, err)
+	b, _ := json.Marshal(smh.ResumeRecord{ConfirmKey: first.ConfirmKey(), PartSize: MiB, Size: int64(len(data)), Path: "a.bin"})
+	require.NoError(t, store.Set("k", string(b)), "the record as the closed page left it")
+	begins, parts := e.emu.Count("begin.multipart"), e.emu.Count("part")
+
+	rt := e.task(e.newClient(smh.ClientConfig{}), data, smh.Options{Path: "a.bin", PartSize: MiB, Conflict: smh.ConflictRename}, store, "k")
+	require.True(t, rt.Resumed())
+	fi, err := rt.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a.bin"}, fi.Path)
+	assert.Equal(t, begins, e.emu.Count("begin.multipart"), "no new task")
+	assert.Equal(t, parts, e.emu.Count("part"), "no part sent")
+	assert.Equal(t, 0, store.Len())
+	_, err = c.HeadFile(context.Background(), "a (1).bin")
+	assert.Error(t, err, "no second copy")
+}
+
 func TestResumableTaskIgnoresRecordsThatDoNotFit(t *testing.T) {
 	e := newResumeEnv(t)
 	c := e.newClient(smh.ClientConfig{})

@@ -65,6 +65,15 @@ type Task struct {
 	stop     context.CancelCauseFunc
 	canceled bool
 	result   *FileInfo
+	// sent is the confirm last sent for key: a pause or a lost answer may
+	// have cut it off after the server created the file, so the next run
+	// asks before it uploads again (and, with conflict rename, makes a copy).
+	sent *sentConfirm
+}
+
+type sentConfirm struct {
+	key string
+	crc *uint64
 }
 
 // NewTask checks its arguments and returns a Task that has not started.

@@ -16,6 +16,15 @@ import (
 // be renewed, so an expiry begins a new task and drops the old one.
 func (t *Task) runSimple(ctx context.Context) (*FileInfo, error) {
 	if old := t.ConfirmKey(); old != "" {
+		if sent := t.sentFor(old); sent != nil {
+			st, err := t.c.UploadStatus(ctx, old)
+			if err != nil {
+				return nil, err
+			}
+			if st.Confirmed {
+				return t.confirmedEarlier(ctx, old, st, sent.crc, errConfirmedEarlier(old))
+			}
+		}
 		_ = t.c.CancelUpload(ctx, old) // a paused simple task is restarted, not resumed
 		t.setKey("", true)
 	}
@@ -64,7 +73,7 @@ func (t *Task) runMultipart(ctx context.Context) (*FileInfo, error) {
 			return nil, err
 		}
 		if st.Confirmed {
-			return nil, &Error{Op: "resume", Code: "UploadComplete", Message: "the task was already confirmed", ConfirmKey: key}
+			return t.resumeConfirmed(ctx, key, st)
 		}
 		if st.UploadID == "" || st.UploadPartInfo == nil {
 			return nil, &Error{Op: "resume", Code: CodeBadResponse, Message: "the task is not a multipart upload", ConfirmKey: key}
@@ -154,20 +163,68 @@ func (t *Task) confirm(ctx context.Context, crcs []uint64, lens []int64) (*FileI
 		o.CRC64 = &whole
 	}
 	key := t.ConfirmKey()
+	t.mu.Lock()
+	t.sent = &sentConfirm{key: key, crc: o.CRC64}
+	t.mu.Unlock()
 	fi, err := t.c.Confirm(ctx, key, o)
 	var e *Error
 	if errors.As(err, &e) && e.Status == 409 && e.Code == "UploadComplete" {
 		// A confirm whose answer was lost and that was sent again: the
 		// file exists. It is ours if its CRC is the one we sent.
-		return t.confirmedEarlier(ctx, key, o.CRC64, err)
+		st, serr := t.c.UploadStatus(ctx, key)
+		if serr != nil {
+			return nil, err
+		}
+		return t.confirmedEarlier(ctx, key, st, o.CRC64, err)
 	}
 	return fi, err
 }
 
-// confirmedEarlier finds the file an earlier confirm of this task created.
-func (t *Task) confirmedEarlier(ctx context.Context, key string, crc *uint64, confirmErr error) (*FileInfo, error) {
-	st, err := t.c.UploadStatus(ctx, key)
-	if err != nil || !st.Confirmed || len(st.Path) == 0 {
+// resumeConfirmed answers a resume of a task that is confirmed already. If
+// this task sent the confirm, the file is its own (checked by the CRC it
+// sent). After a restart nothing says so: the file counts as this upload's
+// only if its CRC-64 is the local file's; otherwise the record is stale and
+// the caller begins anew.
+func (t *Task) resumeConfirmed(ctx context.Context, key string, st *UploadStatus) (*FileInfo, error) {
+	stale := errConfirmedEarlier(key)
+	if sent := t.sentFor(key); sent != nil {
+		return t.confirmedEarlier(ctx, key, st, sent.crc, stale)
+	}
+	size, ps := t.body.Size(), t.PartSize()
+	var whole uint64
+	for i := range partCount(size, ps) {
+		off, length := partRange(size, ps, i+1)
+		sum, err := t.body.Sum(ctx, off, length)
+		if err != nil {
+			return nil, &Error{Op: "resume", Code: CodeSourceRead, Message: "reading the file: " + err.Error(), Err: ErrSourceRead}
+		}
+		whole = CombineCRC64(whole, sum.CRC64, length)
+	}
+	fi, err := t.confirmedEarlier(ctx, key, st, &whole, stale)
+	if err != nil {
+		return nil, stale
+	}
+	return fi, nil
+}
+
+// sentFor returns the confirm this task sent for key, if it sent one.
+func (t *Task) sentFor(key string) *sentConfirm {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sent != nil && t.sent.key == key {
+		return t.sent
+	}
+	return nil
+}
+
+func errConfirmedEarlier(key string) error {
+	return &Error{Op: "resume", Code: "UploadComplete", Message: "the task was already confirmed", ConfirmKey: key}
+}
+
+// confirmedEarlier finds the file an earlier confirm of this task created,
+// given the task's status; confirmErr stands if it cannot be found.
+func (t *Task) confirmedEarlier(ctx context.Context, key string, st *UploadStatus, crc *uint64, confirmErr error) (*FileInfo, error) {
+	if !st.Confirmed || len(st.Path) == 0 {
 		return nil, confirmErr
 	}
 	fi, err := t.c.HeadFile(ctx, strings.Join(st.Path, "/"))

@@ -778,6 +778,47 @@ func TestLostConfirmAnswerCountsAsDone(t *testing.T) {
 	e.assertStored("a.bin", data)
 }
 
+// A pause that cuts off a confirm's answer after SMH created the file: the
+// next run finds the file instead of uploading it again (with conflict
+// rename, a second copy), multipart and simple alike.
+func TestPauseDuringConfirmFindsTheFile(t *testing.T) {
+	for _, size := range []int{2*MiB + 3, 1000} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
+			var task *smh.Task
+			tr := nethttp.New()
+			c, err := smh.NewClient(smh.ClientConfig{Endpoint: e.emu.Endpoint, LibraryID: e.emu.LibraryID(), AccessToken: "test-token-0001", Clock: e.clk},
+				doerFunc(func(ctx context.Context, r *smh.Request) (*smh.Response, error) {
+					resp, err := tr.Do(ctx, r)
+					if err == nil && strings.Contains(r.URL, "?confirm") && e.emu.Count("confirm") == 1 {
+						task.Pause()
+						<-ctx.Done()
+						return nil, ctx.Err()
+					}
+					return resp, err
+				}))
+			require.NoError(t, err)
+			e.client = c
+			data := randomBytes(size, 31)
+			task = e.task(data, smh.Options{Path: "a.bin", PartSize: MiB, Conflict: smh.ConflictRename})
+			_, err = task.Run(context.Background())
+			require.ErrorIs(t, err, smh.ErrPaused)
+			parts, begins := e.emu.Count("part")+e.emu.Count("object.put"), e.emu.Count("begin.simple")+e.emu.Count("begin.multipart")
+
+			fi, err := task.Run(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, []string{"a.bin"}, fi.Path)
+			assert.Equal(t, smh.FormatCRC64(crc64.Checksum(data, smh.ECMATable)), fi.CRC64)
+			assert.Equal(t, 1, e.emu.Count("confirm"), "not confirmed again")
+			assert.Equal(t, parts, e.emu.Count("part")+e.emu.Count("object.put"), "no part sent again")
+			assert.Equal(t, begins, e.emu.Count("begin.simple")+e.emu.Count("begin.multipart"), "no new task")
+			e.assertStored("a.bin", data)
+			_, err = e.client.HeadFile(context.Background(), "a (1).bin")
+			assert.Error(t, err, "no second copy")
+		})
+	}
+}
+
 type doerFunc func(context.Context, *smh.Request) (*smh.Response, error)
 
 func (f doerFunc) Do(ctx context.Context, r *smh.Request) (*smh.Response, error) { return f(ctx, r) }
