@@ -257,6 +257,37 @@ func TestQueuePauseResume(t *testing.T) {
 	}
 }
 
+// A pause that cuts off a confirm after SMH has it: resume() finds the
+// file the confirm created instead of uploading it again (with conflict
+// rename that would be a second copy) or failing with UploadComplete.
+func TestQueuePauseDuringConfirm(t *testing.T) {
+	for _, mode := range queueModes {
+		t.Run(mode.name, func(t *testing.T) {
+			e := newEmu(t, emuConfig{})
+			e.on(rule{API: "confirm", Action: "hold"})
+			r := startQueue(t, mode.api(t), e.options(map[string]any{"path": "p", "partSize": MiB, "conflict": "rename"}))
+			r.add(generated(2*MiB+5, 70, "a.bin"))
+			control(t, "GET", e.path("held?api=confirm"), nil, nil)
+			r.q.Call("pause")
+			control(t, "GET", e.path("held?api=confirm&gone=1"), nil, nil) // the pause aborted the confirm
+			control(t, "POST", e.path("release"), nil, nil)                // SMH creates the file; nobody reads the answer
+			parts := e.counts()["part"]
+			r.q.Call("resume")
+			files := r.done()
+			require.Len(t, files, 1)
+			require.Equal(t, smh.FileDone, files[0].State, files[0].ErrorCode)
+			assert.Equal(t, "p/a.bin", files[0].Path)
+			crc, _ := e.storedCRC("p/a.bin")
+			assert.Equal(t, expectedCRC(t, 2*MiB+5, 70), crc)
+			c := e.counts()
+			assert.Equal(t, 1, c["confirm"], "not confirmed again")
+			assert.Equal(t, parts, c["part"], "no part sent again")
+			assert.Equal(t, 1, c["begin.multipart"], "no new task")
+			assert.Equal(t, 0, e.openUploads())
+		})
+	}
+}
+
 // cancel() stops every file for good: the one under way is deleted on the
 // server, the others never begin; done resolves with every file cancelled
 // (an AbortError each); an add() after it rejects with an AbortError.

@@ -42,7 +42,8 @@ const holdTimeout = 2 * time.Minute
 //	POST   /emulators/{id}/rules           [{"part":3,"action":"expire"|"skew"|"hold"|"expire-tokens","skew":"11m"}, {"api":"renew","action":"hold"}]
 //	POST   /emulators/{id}/barrier         {"parts":4,"action":"expire"|"expire-tokens"|"skew","skew":"…"}
 //	POST   /emulators/{id}/faults          [{"kind":"parts"|"api"|"reset"|"stall"|"corrupt"|"latency","op":"renew","n":1,"status":503,"code":"SlowDown","retryAfter":"1s","delay":"…"}]
-//	GET    /emulators/{id}/held?part=N     waits until a "hold" rule holds part N's first request (?api=renew: the first renew call)
+//	GET    /emulators/{id}/held?part=N     waits until a "hold" rule holds part N's first request (?api=renew: the first renew call;
+//	                                       &gone=1: until the page aborted that held call)
 //	POST   /emulators/{id}/release         lets held requests go on, and waits for held API calls to be answered
 //	GET    /emulators/{id}/arrivals        part numbers received since the last call, in order
 //	POST   /emulators/{id}/expose?on=false drops Access-Control-Expose-Headers on the COS host
@@ -81,6 +82,7 @@ type emu struct {
 	rules    map[int]rule    // by part number; each fires once
 	apiRules map[string]rule // by API selector ("renew", "confirm", …); each fires once
 	held     map[string]chan struct{}
+	gone     map[string]chan struct{} // closed when the client of a held API call went away
 	release  chan struct{}
 	closed   chan struct{} // closed by close: every wait ends
 	barrier  *barrier
@@ -319,6 +321,7 @@ func (e *emu) serve(w http.ResponseWriter, r *http.Request, op string) {
 			}
 			if ru.Action == "hold" {
 				e.held[heldKey(ru.Part, ru.API)] = make(chan struct{})
+				e.gone[heldKey(ru.Part, ru.API)] = make(chan struct{})
 			}
 		}
 		e.mu.Unlock()
@@ -353,6 +356,9 @@ func (e *emu) serve(w http.ResponseWriter, r *http.Request, op string) {
 		n, _ := strconv.Atoi(q.Get("part"))
 		e.mu.Lock()
 		ch := e.held[heldKey(n, q.Get("api"))]
+		if q.Get("gone") != "" {
+			ch = e.gone[heldKey(n, q.Get("api"))]
+		}
 		e.mu.Unlock()
 		if ch == nil {
 			http.Error(w, "no hold rule for that part or call", http.StatusBadRequest)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +39,7 @@ func startEmu(cfg emulator.Config) (*emu, error) {
 		return nil, err
 	}
 	e := &emu{Server: s, token: cfg.AccessToken, endpoint: "http://" + apiLn.Addr().String(),
-		rules: map[int]rule{}, apiRules: map[string]rule{}, held: map[string]chan struct{}{},
+		rules: map[int]rule{}, apiRules: map[string]rule{}, held: map[string]chan struct{}{}, gone: map[string]chan struct{}{},
 		release: make(chan struct{}), closed: make(chan struct{})}
 	e.apiFront = &http.Server{Handler: e.front(s.API(), true), ReadHeaderTimeout: 30 * time.Second}
 	e.cosFront = &http.Server{Handler: e.front(s.COS(), false), ReadHeaderTimeout: 30 * time.Second}
@@ -78,10 +79,26 @@ func (e *emu) apiRule(r *http.Request) (held bool) {
 		}
 	}
 	held = found && ru.Action == "hold"
+	var gone chan struct{}
 	if held {
 		e.apiHeld.Add(1)
+		gone = e.gone[heldKey(0, ru.API)]
 	}
 	e.mu.Unlock()
+	if gone != nil {
+		// net/http notices a client that went away only once the body is
+		// read: read it now, so that the abort is seen while the call is held.
+		if b, err := io.ReadAll(r.Body); err == nil {
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		go func() {
+			select {
+			case <-r.Context().Done():
+				close(gone)
+			case <-e.closed:
+			}
+		}()
+	}
 	if found {
 		e.fire(ru)
 	}
