@@ -55,19 +55,24 @@ const (
 	QueueKindCOS        = "cos"        // cos-js-sdk-v5 uploadFiles with its defaults
 	QueueKindSingle     = "single"     // smh.upload() of the whole source as one file
 	QueueKindSequential = "sequential" // smh.upload() of each file, one after the other
+	// QueueKindIdle uploads nothing: the page with its stall probe (lag.js) alone, for
+	// QueueConfig.IdleTime. Its main thread is the floor under the other rows' figures: what the
+	// measuring costs, not the uploader.
+	QueueKindIdle = "idle"
 )
 
 // QueueConfig configures RunQueue. Zero values mean the defaults. Of the embedded Config, Size and
 // Contestants are not used; Link is the small scenario's shaped link (default Links["wan"], 40 ms RTT).
 type QueueConfig struct {
 	Config
-	Scenarios  []string // default QueueScenarios
-	SmallFiles int      // default 1,000
-	SmallSize  int64    // default 16 KiB
-	LargeFiles int      // default 20
-	LargeSize  int64    // default 32 MiB
-	ManyFiles  int      // default 10,000
-	ManySize   int64    // default 1 byte
+	Scenarios  []string      // default QueueScenarios
+	SmallFiles int           // default 1,000
+	SmallSize  int64         // default 16 KiB
+	LargeFiles int           // default 20
+	LargeSize  int64         // default 32 MiB
+	ManyFiles  int           // default 10,000
+	ManySize   int64         // default 1 byte
+	IdleTime   time.Duration // the many scenario's idle row; default 20 s
 	// InPage runs the module's rows in the page instead of the module's Worker (its default).
 	InPage bool
 }
@@ -100,7 +105,7 @@ func QueueContestants(scenario string, inPage bool) []QueueContestant {
 			{ID: "single", Name: "smh-upload upload(), one file of the same bytes" + where, Kind: QueueKindSingle, Reference: true},
 			{ID: "sequential", Name: "smh-upload upload() of each file in turn" + where, Kind: QueueKindSequential}}
 	case ScenarioMany:
-		cs = []QueueContestant{q}
+		cs = []QueueContestant{q, {ID: "idle", Name: "the page alone: its stall probe, no uploader", Kind: QueueKindIdle}}
 	}
 	for i := range cs {
 		cs[i].InPage = inPage && cs[i].Kind != QueueKindCOS
@@ -158,6 +163,7 @@ type queueFile struct {
 type queueHarness struct {
 	*harness
 	stop func()
+	idle time.Duration // QueueConfig.IdleTime
 }
 
 // RunQueue runs the queue benchmark. Like Run, it returns an error only when the harness cannot run; a
@@ -179,6 +185,9 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 	def64(&cfg.LargeSize, 32*MiB)
 	def(&cfg.ManyFiles, 10000)
 	def64(&cfg.ManySize, 1)
+	if cfg.IdleTime <= 0 {
+		cfg.IdleTime = 20 * time.Second
+	}
 	def(&cfg.Rounds, 3)
 	if cfg.Scenarios == nil {
 		cfg.Scenarios = QueueScenarios
@@ -230,6 +239,7 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 		if err != nil {
 			return nil, err
 		}
+		qh.idle = cfg.IdleTime
 		harnesses[key] = qh
 		return qh, nil
 	}
@@ -427,6 +437,7 @@ type queuePageConfig struct {
 	SecretKey   string `json:"secretKey"`
 	Bucket      string `json:"bucket"`
 	Region      string `json:"region"`
+	IdleMs      int64  `json:"idleMs,omitempty"` // the idle row's time
 }
 
 // lagFigures are lag.js's.
@@ -484,7 +495,10 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 	pc := queuePageConfig{Kind: c.Kind, InPage: c.InPage, Scenario: sc, Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint,
 		LibraryID: h.emu.LibraryID(), Token: benchToken, Path: folder, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
 		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
-	if sc != ScenarioLarge {
+	switch {
+	case c.Kind == QueueKindIdle:
+		pc.IdleMs = h.idle.Milliseconds()
+	case sc != ScenarioLarge:
 		pc.Files, pc.FileSize = len(files), files[0].size
 	}
 	js, _ := json.Marshal(pc)
@@ -509,9 +523,11 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 	case rd.Error != "":
 		return fail("prepare: %s", rd.Error)
 	}
-	if c.Kind == QueueKindCOS {
+	switch c.Kind {
+	case QueueKindIdle:
+	case QueueKindCOS:
 		rep.COSSDK = rd.Version
-	} else {
+	default:
 		rep.Module = rd.Version
 	}
 	actions := []chromedp.Action[chromedp.Void]{chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -545,8 +561,16 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 	if err != nil {
 		return fail("metrics: %v", err)
 	}
+	profiled, err := h.startProfiles(ctx)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer profiled.cancel()
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[queuePageResult](`window.queueBench.run()`, chromedp.EvalAwaitPromise))
 	s1, serr := h.snap(ctx, browserPid)
+	if err == nil {
+		h.stopProfiles(profiled, fmt.Sprintf("%s-%s-r%d", sc, c.ID, round))
+	}
 	switch {
 	case err != nil:
 		return fail("upload: %v", err)
@@ -575,6 +599,10 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 		}
 	}
 
+	if c.Kind == QueueKindIdle {
+		out.Files, out.FilesPerSec, out.Verified = 0, 0, true
+		return out
+	}
 	// Every file, as the emulator holds it.
 	var bad []string
 	for _, f := range files {

@@ -20,7 +20,7 @@ import (
 func TestQueueBench(t *testing.T) {
 	cfg := needs(t)
 	cfg.Rounds, cfg.WorkDir, cfg.RunTimeout, cfg.Logf = 1, t.TempDir(), 2*time.Minute, t.Logf
-	qc := bench.QueueConfig{Config: cfg, SmallFiles: 20, SmallSize: 16 << 10, LargeFiles: 3, LargeSize: bench.MiB, ManyFiles: 100, ManySize: 1}
+	qc := bench.QueueConfig{Config: cfg, SmallFiles: 20, SmallSize: 16 << 10, LargeFiles: 3, LargeSize: bench.MiB, ManyFiles: 100, ManySize: 1, IdleTime: 2 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	rep, err := bench.RunQueue(ctx, qc)
@@ -40,6 +40,11 @@ func TestQueueBench(t *testing.T) {
 		assert.Empty(t, r.Error, name)
 		assert.True(t, r.Verified, name)
 		assert.Equal(t, r.Files, r.Stored, "%s: every file stored with its bytes", name)
+		if r.Contestant == "idle" {
+			assert.Zero(t, r.RequestsAll, "%s: the probe alone sends nothing", name)
+			assert.Positive(t, r.MainCPU, "%s: the floor is measured", name)
+			continue
+		}
 		assert.Positive(t, r.RequestsAll, name)
 		if r.Contestant != "single" {
 			// One PUT at least per file (a simple upload's object.put, or a multipart one's parts).
@@ -48,6 +53,9 @@ func TestQueueBench(t *testing.T) {
 	}
 	for _, row := range rep.Rows {
 		assert.True(t, row.Verified, row.Name)
+		if row.Kind == bench.QueueKindIdle {
+			continue
+		}
 		assert.Positive(t, row.FilesPerSec, row.Name)
 	}
 	assertQueueTables(t, rep, bench.QueueScenarios)

@@ -230,6 +230,9 @@ func (rep *QueueReport) rows(sc string) []QueueRow {
 }
 
 func qSpeed(lo, med, hi float64, r QueueRow, format string) string {
+	if r.Kind == QueueKindIdle {
+		return "—"
+	}
 	if r.Runs == r.Failed {
 		return "failed"
 	}
@@ -244,6 +247,9 @@ func qRatio(r QueueRow) string {
 }
 
 func qStored(r QueueRow) string {
+	if r.Kind == QueueKindIdle {
+		return "—"
+	}
 	s := fmt.Sprintf("%d of %d", r.Stored, r.Files)
 	if r.Failed > 0 {
 		s += fmt.Sprintf(", %d of %d runs failed", r.Failed, r.Runs)
@@ -317,6 +323,23 @@ func (rep *QueueReport) WriteMarkdown(w io.Writer, command string) {
 		mdTable(w, []string{fmt.Sprintf("uploader (%s, %d rounds)", rep.Many, rep.Rounds), "seconds to done", "files/s, median (min–max)",
 			"main thread, cores: CPU (busy) (target < 0.1)", "stalls > 50 ms (longest) (target 0)", "add(): ms, stalls (longest)", "long tasks",
 			"progress calls", "file events", "requests per file", "files stored"}, cells)
+		var idle *QueueRow
+		for i := range rows {
+			if rows[i].Kind == QueueKindIdle && rows[i].Verified {
+				idle = &rows[i]
+			}
+		}
+		if idle != nil {
+			fmt.Fprintf(w, "The page alone is the same page for %.0f s with its stall probe (a 10 ms timer) and no uploader: the floor that the\n", idle.Seconds)
+			fmt.Fprintln(w, "measuring puts under every row's main thread. Net of it, in the same run:")
+			for _, r := range rows {
+				if r.Kind != QueueKindIdle && r.Verified {
+					fmt.Fprintf(w, "%s %.3f cores.", r.Name, r.MainCPU-idle.MainCPU)
+				}
+			}
+			fmt.Fprintln(w)
+			fmt.Fprintln(w)
+		}
 	}
 	fmt.Fprintf(w, "Headless %s, %d CPUs (load average %s at the start, %s at the end), %s; smh-upload %s, cos-js-sdk-v5 %s.",
 		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.Go, rep.Module, rep.COSSDK)

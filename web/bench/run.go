@@ -208,36 +208,17 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 			}
 		}
 	}()
-	// Profiles: the page's main thread, and each dedicated Worker it started (the module's).
-	var profiled []profiledTarget
-	if h.cfg.ProfileDir != "" {
-		profiled = append(profiled, profiledTarget{ctx, "page"})
-		if infos, err := chromedp.Targets(ctx); err == nil {
-			for _, ti := range infos {
-				if ti.Type == "worker" {
-					wctx, cancelW := chromedp.NewContext(ctx, chromedp.WithTargetID(ti.TargetID))
-					defer cancelW()
-					profiled = append(profiled, profiledTarget{wctx, "worker"})
-				}
-			}
-		}
-		for _, p := range profiled {
-			if err := startProfile(p.ctx); err != nil {
-				return fail("profiler (%s): %v", p.name, err)
-			}
-		}
+	profiled, err := h.startProfiles(ctx)
+	if err != nil {
+		return fail("%v", err)
 	}
+	defer profiled.cancel()
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[pageResult](`window.bench.run()`, chromedp.EvalAwaitPromise))
 	s1, serr := h.snap(ctx, browserPid)
 	close(stop)
 	sampled.Wait()
 	if err == nil {
-		for _, p := range profiled {
-			file := filepath.Join(h.cfg.ProfileDir, fmt.Sprintf("%s-r%d-%s.cpuprofile", c.ID, round, p.name))
-			if perr := stopProfile(p.ctx, file); perr != nil {
-				h.cfg.Logf("profile of %s round %d (%s): %v", c.ID, round, p.name, perr)
-			}
-		}
+		h.stopProfiles(profiled, fmt.Sprintf("%s-r%d", c.ID, round))
 	}
 	switch {
 	case err != nil:
@@ -326,6 +307,57 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 type profiledTarget struct {
 	ctx  context.Context
 	name string
+}
+
+// profiles are the targets profiled during one run; cancel detaches from the Workers.
+type profiles struct {
+	targets []profiledTarget
+	cancels []context.CancelFunc
+}
+
+func (p *profiles) cancel() {
+	for _, c := range p.cancels {
+		c()
+	}
+}
+
+// startProfiles starts V8's profiler, when Config.ProfileDir is set, in the page of ctx and in each
+// dedicated Worker it started (the module's).
+func (h *harness) startProfiles(ctx context.Context) (*profiles, error) {
+	p := &profiles{}
+	if h.cfg.ProfileDir == "" {
+		return p, nil
+	}
+	if err := os.MkdirAll(h.cfg.ProfileDir, 0o755); err != nil {
+		return nil, err
+	}
+	p.targets = append(p.targets, profiledTarget{ctx, "page"})
+	if infos, err := chromedp.Targets(ctx); err == nil {
+		for _, ti := range infos {
+			if ti.Type == "worker" {
+				wctx, cancelW := chromedp.NewContext(ctx, chromedp.WithTargetID(ti.TargetID))
+				p.cancels = append(p.cancels, cancelW)
+				p.targets = append(p.targets, profiledTarget{wctx, "worker"})
+			}
+		}
+	}
+	for _, t := range p.targets {
+		if err := startProfile(t.ctx); err != nil {
+			p.cancel()
+			return nil, fmt.Errorf("profiler (%s): %w", t.name, err)
+		}
+	}
+	return p, nil
+}
+
+// stopProfiles writes each profile to ProfileDir/PREFIX-NAME.cpuprofile.
+func (h *harness) stopProfiles(p *profiles, prefix string) {
+	for _, t := range p.targets {
+		file := filepath.Join(h.cfg.ProfileDir, fmt.Sprintf("%s-%s.cpuprofile", prefix, t.name))
+		if err := stopProfile(t.ctx, file); err != nil {
+			h.cfg.Logf("profile %s (%s): %v", prefix, t.name, err)
+		}
+	}
 }
 
 // startProfile starts V8's sampling profiler (every 200 µs) in the target of ctx. Attaching enables

@@ -12,6 +12,7 @@
 //   cos         cos-js-sdk-v5 uploadFiles with its defaults (FileParallelLimit 3, putObject under 1 MiB)
 //   single      smh.upload() of one file: the module's own single-file figure
 //   sequential  smh.upload() of each file, one after the other
+//   idle        nothing for cfg.idleMs: the stall probe's own cost, the floor under the other rows
 
 import * as lag from "./lag.js";
 
@@ -55,15 +56,15 @@ async function prepare() {
       s.onerror = () => reject(new Error(`loading ${cfg.cosSDK} failed`));
       document.head.append(s);
     });
-  } else {
+  } else if (cfg.kind !== "idle") {
     const { load } = await import(`${cfg.moduleBase}/smh-upload.js`);
     smh = await load({ worker: !cfg.inPage, wasmURL: `${cfg.moduleBase}/smh.wasm`, wasmExecURL: `${cfg.moduleBase}/wasm_exec.js` });
     if (cfg.kind === "queue" && typeof smh.queue !== "function") throw new Error(`this build of the module has no queue() ${cfg.inPage ? "in the page" : "in its Worker (smh-bench -queue-inpage runs it in the page)"}`);
   }
-  if (cfg.scenario !== "large") {
+  if (cfg.scenario !== "large" && cfg.files > 0) {
     sources = Array.from({ length: cfg.files }, (_, i) => ({ file: new Blob([fill(i, cfg.fileSize)]), path: name(i) }));
   }
-  return { version: cfg.kind === "cos" ? globalThis.COS.version : smh.version };
+  return { version: cfg.kind === "cos" ? globalThis.COS.version : (smh?.version ?? "") };
 }
 
 // The module's connection options.
@@ -150,7 +151,7 @@ async function runUploads(items, out) {
 
 window.queueBench = {
   async run() {
-    let items = sources;
+    let items = sources ?? [];
     if (cfg.scenario === "large") {
       items = Array.from(document.getElementById("files").files, (f) => ({ file: f, path: f.name }));
       if (items.length === 0) throw new Error("no files: the harness sets #files first");
@@ -172,6 +173,9 @@ window.queueBench = {
         case "single":
         case "sequential":
           await runUploads(items, out);
+          break;
+        case "idle":
+          await new Promise((resolve) => setTimeout(resolve, cfg.idleMs));
           break;
         default:
           throw new Error(`unknown contestant kind ${cfg.kind}`);
