@@ -2,11 +2,13 @@ package smh
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Progress is a snapshot of an upload. Loaded never goes backwards, even
-// when a part is sent again.
+// when a part is sent again or a resumed run finds fewer bytes kept than
+// the last run reported.
 type Progress struct {
 	Loaded         int64   // bytes stored or in flight
 	Total          int64   // file size
@@ -32,11 +34,15 @@ type progressTracker struct {
 	lastEmit    time.Time
 	start       time.Time
 	startLoaded int64
+	mark        *atomic.Int64 // the task's high-water mark, across its runs
 }
 
-func newProgress(fn func(Progress), clock Clock, interval time.Duration, total int64, parts int) *progressTracker {
+// newProgress tracks one run of a task; mark carries Loaded's high-water
+// mark from run to run: bytes in flight at a pause are lost, and a bar
+// that went back at every resume would look broken.
+func newProgress(fn func(Progress), clock Clock, interval time.Duration, total int64, parts int, mark *atomic.Int64) *progressTracker {
 	return &progressTracker{fn: fn, clock: clock, interval: interval, total: total, partsTotal: parts,
-		inflight: map[int]int64{}, start: clock.Now()}
+		inflight: map[int]int64{}, start: clock.Now(), reported: mark.Load(), mark: mark}
 }
 
 // keep records parts found on the server at resume.
@@ -90,6 +96,7 @@ func (p *progressTracker) emitLocked(force bool) {
 		return
 	}
 	p.reported = loaded
+	p.mark.Store(loaded)
 	p.lastEmit = now
 	var rate float64
 	if el := now.Sub(p.start).Seconds(); el > 0 {

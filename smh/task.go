@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,6 +70,8 @@ type Task struct {
 	// have cut it off after the server created the file, so the next run
 	// asks before it uploads again (and, with conflict rename, makes a copy).
 	sent *sentConfirm
+
+	loaded atomic.Int64 // Progress.Loaded's high-water mark over the task's runs
 }
 
 type sentConfirm struct {

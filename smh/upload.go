@@ -47,7 +47,7 @@ func (t *Task) runSimple(ctx context.Context) (*FileInfo, error) {
 		return res.Upload, nil
 	})
 	size := t.body.Size()
-	prog := newProgress(t.o.OnProgress, t.clock, t.o.ProgressInterval, size, 1)
+	prog := newProgress(t.o.OnProgress, t.clock, t.o.ProgressInterval, size, 1, &t.loaded)
 	crc, err := t.sendSlotted(ctx, s, prog, 0, 0, size)
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (t *Task) runMultipart(ctx context.Context) (*FileInfo, error) {
 			keptBytes += lens[i]
 		}
 	}
-	prog := newProgress(t.o.OnProgress, t.clock, t.o.ProgressInterval, size, n)
+	prog := newProgress(t.o.OnProgress, t.clock, t.o.ProgressInterval, size, n, &t.loaded)
 	prog.keep(len(kept), keptBytes)
 
 	g, gctx := errgroup.WithContext(ctx)
