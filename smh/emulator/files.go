@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -452,4 +454,109 @@ func (e *Emulator) pruneLocked(now time.Time) {
 		}
 	}
 	e.pruneAt = 2*len(e.issues) + 256
+}
+
+// ---- file info ----
+
+type fileInfoJSON struct {
+	Path          []string `json:"path"`
+	Name          string   `json:"name"`
+	IsOverwritten bool     `json:"isOverwritten,omitempty"`
+	fileMetaJSON
+}
+
+// fileMetaJSON is what confirm's file info and the ?info answer share.
+type fileMetaJSON struct {
+	Type             string            `json:"type"`
+	CreationTime     string            `json:"creationTime"`
+	ModificationTime string            `json:"modificationTime"`
+	ContentType      string            `json:"contentType"`
+	Size             string            `json:"size"`
+	ETag             string            `json:"eTag"`
+	CRC64            string            `json:"crc64"`
+	MetaData         map[string]string `json:"metaData,omitempty"`
+	Labels           []string          `json:"labels,omitempty"`
+	Category         string            `json:"category,omitempty"`
+}
+
+func fileInfoOf(segs []string, n *node) fileInfoJSON {
+	f := n.file
+	return fileInfoJSON{Path: segs, Name: segs[len(segs)-1], fileMetaJSON: fileMetaJSON{
+		Type:             "file", // guess: the real service reports a media kind (video, image, …)
+		CreationTime:     timeMillis(n.created),
+		ModificationTime: timeMillis(n.modified),
+		ContentType:      f.contentType,
+		Size:             strconv.FormatInt(f.size, 10),
+		ETag:             f.etag,
+		CRC64:            strconv.FormatUint(f.crc, 10),
+		MetaData:         f.meta,
+		Labels:           f.labels,
+		Category:         f.category,
+	}}
+}
+
+// ---- directories and HEAD ----
+
+func (c *apiCall) mkdir() {
+	e := c.e
+	if _, aerr := c.auth(dirGrants); aerr != nil {
+		c.fail(aerr)
+		return
+	}
+	// The same PUT moves ({"from"}) or copies ({"copyFrom"}) a directory on the real service; those are not
+	// emulated, and creating an empty directory instead would silently do the wrong thing.
+	var body struct {
+		From     json.RawMessage `json:"from"`
+		CopyFrom json.RawMessage `json:"copyFrom"`
+	}
+	if len(bytes.TrimSpace(c.body)) > 0 && json.Unmarshal(c.body, &body) == nil && (len(body.From) > 0 || len(body.CopyFrom) > 0) {
+		c.fail(errf(400, "ParamInvalid", "move and copy bodies are not supported by the emulator"))
+		return
+	}
+	strategy := c.q.Get("conflict_resolution_strategy")
+	switch strategy {
+	case "":
+		strategy = "ask"
+	case "ask", "rename":
+	default:
+		c.fail(errf(400, "InvalidConflictResolutionStrategy", "invalid conflict_resolution_strategy %q", strategy))
+		return
+	}
+	if aerr := checkPath(c.segs); aerr != nil {
+		c.fail(aerr)
+		return
+	}
+	e.mu.Lock()
+	final, aerr := e.mkdirLocked(c.space, c.segs, strategy)
+	e.mu.Unlock()
+	if aerr != nil {
+		c.fail(aerr)
+		return
+	}
+	if strategy == "rename" { // the doc: a 201 body only with rename (or with_inode)
+		c.reply(201, map[string][]string{"path": final})
+		return
+	}
+	c.reply(201, nil)
+}
+
+func (c *apiCall) head() {
+	e := c.e
+	if _, aerr := c.auth(nil); aerr != nil {
+		c.fail(aerr)
+		return
+	}
+	e.mu.Lock()
+	var n *node
+	if len(c.segs) > 0 {
+		n = e.space(c.space).get(c.segs)
+	}
+	if n == nil {
+		e.mu.Unlock()
+		c.fail(errf(404, "FileNotFound", "the file does not exist"))
+		return
+	}
+	setNodeHeaders(c.w.Header(), n)
+	e.mu.Unlock()
+	c.reply(200, nil)
 }
