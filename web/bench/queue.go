@@ -90,6 +90,9 @@ type QueueConfig struct {
 	// Protocols are the small scenario's protocols (QueueProtocols' values), each on loopback and on the
 	// link; default QueueProtocols. The large and many scenarios run over ProtoHTTP1.
 	Protocols []string
+	// SmallVariant, when set, also runs the small scenario's queue with these options of smh.queue()
+	// ({"files": 32}, say): a row beside the defaults', to measure a change before making it one.
+	SmallVariant map[string]any
 }
 
 // QueueContestant is one row of a queue scenario.
@@ -101,6 +104,8 @@ type QueueContestant struct {
 	Reference bool `json:"reference,omitempty"`
 	// InPage runs the module in the page (load({ worker: false })).
 	InPage bool `json:"inPage,omitempty"`
+	// Options are the queue's options other than its defaults (a variant), as smh.queue() takes them.
+	Options map[string]any `json:"options,omitempty"`
 }
 
 // QueueContestants returns the rows of a scenario; inPage runs the module's rows in the page
@@ -126,6 +131,19 @@ func QueueContestants(scenario string, inPage bool) []QueueContestant {
 		cs[i].InPage = inPage && cs[i].Kind != QueueKindCOS
 	}
 	return cs
+}
+
+// queueContestants are QueueContestants, with the small scenario's variant of cfg after the defaults'
+// queue.
+func queueContestants(cfg QueueConfig, scenario string) []QueueContestant {
+	cs := QueueContestants(scenario, cfg.InPage)
+	if scenario != ScenarioSmall || len(cfg.SmallVariant) == 0 {
+		return cs
+	}
+	js, _ := json.Marshal(cfg.SmallVariant) // keys sorted
+	v := cs[0]
+	v.ID, v.Name, v.Options = "queue-variant", strings.Replace(v.Name, "(defaults", "("+string(js), 1), cfg.SmallVariant
+	return slices.Insert(cs, 1, v)
 }
 
 // QueueRun is one run of one contestant in one scenario.
@@ -297,7 +315,7 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 				return nil, err
 			}
 		}
-		cs := QueueContestants(sc, cfg.InPage)
+		cs := queueContestants(cfg, sc)
 		// A leg is a link and a protocol; the contestants of a leg run in the same rounds, so that their
 		// ratio is taken over the same protocol on the same machine at about the same time.
 		for _, link := range links {
@@ -331,7 +349,7 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 		}
 	}
 	rep.Machine.LoadEnd = loadAverage()
-	rep.Rows = aggregateQueue(cfg.Scenarios, cfg.InPage, rep.Runs)
+	rep.Rows = aggregateQueue(cfg, rep.Runs)
 	return rep, nil
 }
 
@@ -462,22 +480,23 @@ func largeFiles(dir string, n int, sz int64) (single, pieces []queueFile, err er
 
 // queuePageConfig is what queue.js reads from ?cfg=.
 type queuePageConfig struct {
-	Kind        string `json:"kind"`
-	InPage      bool   `json:"inPage,omitempty"`
-	Scenario    string `json:"scenario"`
-	Files       int    `json:"files"`
-	FileSize    int64  `json:"fileSize"`
-	Endpoint    string `json:"endpoint"`
-	COSEndpoint string `json:"cosEndpoint"`
-	LibraryID   string `json:"libraryId"`
-	Token       string `json:"token"`
-	Path        string `json:"path"` // the folder the files go to
-	ModuleBase  string `json:"moduleBase"`
-	COSSDK      string `json:"cosSDK"`
-	SecretID    string `json:"secretId"`
-	SecretKey   string `json:"secretKey"`
-	Bucket      string `json:"bucket"`
-	Region      string `json:"region"`
+	Kind        string         `json:"kind"`
+	InPage      bool           `json:"inPage,omitempty"`
+	Options     map[string]any `json:"options,omitempty"` // the queue's, beyond its defaults
+	Scenario    string         `json:"scenario"`
+	Files       int            `json:"files"`
+	FileSize    int64          `json:"fileSize"`
+	Endpoint    string         `json:"endpoint"`
+	COSEndpoint string         `json:"cosEndpoint"`
+	LibraryID   string         `json:"libraryId"`
+	Token       string         `json:"token"`
+	Path        string         `json:"path"` // the folder the files go to
+	ModuleBase  string         `json:"moduleBase"`
+	COSSDK      string         `json:"cosSDK"`
+	SecretID    string         `json:"secretId"`
+	SecretKey   string         `json:"secretKey"`
+	Bucket      string         `json:"bucket"`
+	Region      string         `json:"region"`
 }
 
 // lagFigures are lag.js's.
@@ -532,7 +551,7 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 			return fail("create %s: %v", folder, err)
 		}
 	}
-	pc := queuePageConfig{Kind: c.Kind, InPage: c.InPage, Scenario: sc, Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint,
+	pc := queuePageConfig{Kind: c.Kind, InPage: c.InPage, Options: c.Options, Scenario: sc, Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint,
 		LibraryID: h.emu.LibraryID(), Token: benchToken, Path: folder, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
 		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
 	if sc != ScenarioLarge {

@@ -79,10 +79,10 @@ type QueueRow struct {
 	Verified bool `json:"bytesVerified"`
 }
 
-func aggregateQueue(scenarios []string, inPage bool, runs []QueueRun) []QueueRow {
+func aggregateQueue(cfg QueueConfig, runs []QueueRun) []QueueRow {
 	var rows []QueueRow
 	type leg struct{ link, proto string }
-	for _, sc := range scenarios {
+	for _, sc := range cfg.Scenarios {
 		var legs []leg
 		for _, r := range runs {
 			if l := (leg{r.Link, r.Protocol}); r.Scenario == sc && !slices.Contains(legs, l) {
@@ -91,7 +91,7 @@ func aggregateQueue(scenarios []string, inPage bool, runs []QueueRun) []QueueRow
 		}
 		for _, l := range legs {
 			first := len(rows)
-			for _, c := range QueueContestants(sc, inPage) {
+			for _, c := range queueContestants(cfg, sc) {
 				rows = append(rows, queueRow(c, sc, l.link, l.proto, runs))
 			}
 			var ref float64
