@@ -463,7 +463,7 @@ func (h *harness) startEmulator() (stop func(), err error) {
 	}{{cosLn, "cos", e.COS()}, {apiLn, "api", e.API()}} {
 		// A tls.Config each: ServeTLS writes the HTTP/2 defaults into its server's.
 		s := &http.Server{Handler: h.protos.wrap(hs.host, hs.handler), ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsCfg.Clone(),
-			ErrorLog: log.New(handshakeNoise{}, "", 0)}
+			ErrorLog: log.New(handshakeNoise{}, "", 0), ConnState: h.protos.connState(hs.host)}
 		servers = append(servers, s)
 		if tlsCfg != nil {
 			go s.ServeTLS(hs.ln, "", "") // adds h2 to the offered protocols
@@ -488,10 +488,27 @@ func (handshakeNoise) Write(p []byte) (int, error) {
 }
 
 // protoTally counts the requests each host received by HTTP version, so that a run can show which
-// protocol it really spoke, preflights included.
+// protocol it really spoke, preflights included, and the connections the browser opened to each (through
+// the link, one proxied connection each).
 type protoTally struct {
-	mu sync.Mutex
-	n  map[string]int // "api HTTP/2.0": requests
+	mu    sync.Mutex
+	n     map[string]int // "api HTTP/2.0": requests
+	conns map[string]int // "api": connections
+}
+
+// connState counts host's new connections.
+func (p *protoTally) connState(host string) func(net.Conn, http.ConnState) {
+	return func(_ net.Conn, st http.ConnState) {
+		if st != http.StateNew {
+			return
+		}
+		p.mu.Lock()
+		if p.conns == nil {
+			p.conns = map[string]int{}
+		}
+		p.conns[host]++
+		p.mu.Unlock()
+	}
 }
 
 // wrap counts next's requests as host's. Its answers carry Timing-Allow-Origin, so that the page's
@@ -510,13 +527,14 @@ func (p *protoTally) wrap(host string, next http.Handler) http.Handler {
 	})
 }
 
-// take returns the counts since the last take and starts again from zero.
-func (p *protoTally) take() map[string]int {
+// take returns the counts of requests and of connections since the last take and starts again from
+// zero.
+func (p *protoTally) take() (requests, conns map[string]int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := p.n
-	p.n = nil
-	return n
+	requests, conns = p.n, p.conns
+	p.n, p.conns = nil, nil
+	return requests, conns
 }
 
 // DefaultChromium is $SMH_CHROMIUM, else /usr/bin/chromium.

@@ -76,6 +76,7 @@ func TestHarnessProtocolThroughLink(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
 			h.protos.take()
+			tr.CloseIdleConnections() // the upload opens its own
 			fi, err := smh.Upload(ctx, c, &nethttp.Transport{Client: hc}, smh.NewReaderAtBody(bytes.NewReader(data), int64(len(data))),
 				smh.Options{Path: "bench/f.bin"})
 			require.NoError(t, err)
@@ -83,9 +84,10 @@ func TestHarnessProtocolThroughLink(t *testing.T) {
 			stored, err := h.emu.FileInfo("-", "bench/f.bin")
 			require.NoError(t, err)
 			assert.Equal(t, smh.UpdateCRC64(0, data), stored.CRC64)
-			seen := h.protos.take()
+			seen, conns := h.protos.take()
 			assert.Positive(t, seen["api "+tc.want], "%v", seen)
 			assert.Positive(t, seen["cos "+tc.want], "%v", seen)
+			assert.Equal(t, map[string]int{"api": 1, "cos": 1}, conns, "one connection to each host, kept alive")
 			assert.Empty(t, protocolMismatch(tc.proto, NextHop{}, seen), "every request over %s", tc.proto)
 		})
 	}

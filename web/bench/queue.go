@@ -189,6 +189,8 @@ type QueueRun struct {
 	// ServerProtocols are the requests each host received by HTTP version ("api HTTP/2.0": n), CORS
 	// preflights included.
 	ServerProtocols map[string]int `json:"serverProtocols"`
+	// Connections are the connections Chromium opened to each host ("api", "cos") during the upload.
+	Connections map[string]int `json:"connections"`
 
 	Stored   int  `json:"stored"`        // files the emulator holds with the source's size and CRC-64
 	Verified bool `json:"bytesVerified"` // every file stored
@@ -640,7 +642,7 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 	out.Noisy = out.OutsideCores > NoisyCores
 
 	out.Requests = h.emu.Counts()
-	out.ServerProtocols = h.protos.take()
+	out.ServerProtocols, out.Connections = h.protos.take()
 	out.PutPeak = out.Requests["put.peak"]
 	for op, n := range out.Requests {
 		if !notRequest[op] {

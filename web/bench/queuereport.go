@@ -74,6 +74,8 @@ type QueueRow struct {
 	RequestsPerFile map[string]float64 `json:"requestsPerFile"` // by the emulator's operation names
 	RequestsAll     float64            `json:"requestsPerFileTotal"`
 	PutPeak         int                `json:"putPeak"` // the most PUTs in flight at once, of any run
+	// Connections are the most connections to each host ("api", "cos") a run opened.
+	Connections map[string]int `json:"connections"`
 
 	Stored   int  `json:"stored"` // the fewest files stored right in a run
 	Verified bool `json:"bytesVerified"`
@@ -195,6 +197,12 @@ func queueRow(c QueueContestant, sc, link, proto string, runs []QueueRun) QueueR
 		row.AddLongestMs = max(row.AddLongestMs, r.AddLongestMs)
 		row.LongTasks = max(row.LongTasks, r.LongTasks)
 		row.PutPeak = max(row.PutPeak, r.PutPeak)
+		for host, n := range r.Connections {
+			if row.Connections == nil {
+				row.Connections = map[string]int{}
+			}
+			row.Connections[host] = max(row.Connections[host], n)
+		}
 	}
 	return row
 }
@@ -319,9 +327,11 @@ func (rep *QueueReport) WriteMarkdown(w io.Writer, command string) {
 			for _, k := range ks {
 				c = append(c, fmt.Sprintf("%.3f", r.RequestsPerFile[k]))
 			}
-			cells = append(cells, dashFailed(r, append(c, fmt.Sprintf("%.2f", r.RequestsAll), fmt.Sprint(r.PutPeak), qStored(r)), 3))
+			cells = append(cells, dashFailed(r, append(c, fmt.Sprintf("%.2f", r.RequestsAll), fmt.Sprint(r.PutPeak),
+				fmt.Sprintf("%d / %d", r.Connections["api"], r.Connections["cos"]), qStored(r)), 3))
 		}
-		mdTable(w, append(append([]string{"uploader", "link", "protocol"}, ks...), "total", "PUTs in flight, peak", "files stored"), cells)
+		mdTable(w, append(append([]string{"uploader", "link", "protocol"}, ks...), "total", "PUTs in flight, peak",
+			"connections opened, most of a run: API / COS", "files stored"), cells)
 		fmt.Fprintln(w, "HTTP/1.1 is plain HTTP, at most 6 connections per host in Chromium; h2 is HTTPS with a throwaway certificate that")
 		fmt.Fprintln(w, "this browser alone accepts (--ignore-certificate-errors-spki-list), HTTP/2 by ALPN, one connection per host, as the")
 		fmt.Fprintln(w, "real SMH and COS hosts speak it. A run fails unless every request the emulator received and the first request to")
