@@ -44,6 +44,11 @@ BENCH_ONLY   ?=
 BENCH_STARTUP ?= 5
 # BENCH_QUEUE_SCENARIOS picks the queue benchmark's scenarios (small,large,many); empty: all.
 BENCH_QUEUE_SCENARIOS ?=
+# BENCH_QUEUE_PROTOCOLS picks the small scenario's protocols: http/1.1 (h1, plain HTTP), h2 (HTTPS, HTTP/2);
+# empty: both, in the same run.
+BENCH_QUEUE_PROTOCOLS ?=
+# BENCH_QUEUE_VARIANT: smh.queue() options as JSON, e.g. {"files":32}: the small scenario also runs the queue with them.
+BENCH_QUEUE_VARIANT ?=
 # wasm/npm holds package.json (its version is the package's) and README.md;
 # make package stages them with the built module in wasm/dist/npm and packs it.
 NPM_DIR     := wasm/npm
@@ -191,9 +196,9 @@ bench-go:
 bench-browser: wasm $(CHROMIUM) $(BENCH_SDK)
 	$(GO) run ./web/bench/cmd/smh-bench -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -startup $(BENCH_STARTUP) -link "$(BENCH_LINK)" -only "$(BENCH_ONLY)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
 
-## bench-queue: issue #17's queue targets from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: 1,000 × 16 KiB (queue vs cos-js-sdk-v5 uploadFiles, loopback and BENCH_LINK, default wan), 20 × 32 MiB (queue vs one upload() of the same bytes), 10,000 files queued (main thread, stalls); BENCH_QUEUE_SCENARIOS picks some; tables on stdout, web/bench/queue-results.{json,md}
+## bench-queue: issue #17's queue targets from headless Chromium, $(BENCH_ROUNDS) interleaved rounds: 1,000 × 16 KiB (queue vs cos-js-sdk-v5 uploadFiles, loopback and BENCH_LINK, default wan, each over HTTP/1.1 and HTTP/2: BENCH_QUEUE_PROTOCOLS), 20 × 32 MiB (queue vs one upload() of the same bytes), 10,000 files queued (main thread, stalls); BENCH_QUEUE_SCENARIOS picks some; tables on stdout, web/bench/queue-results.{json,md}
 bench-queue: wasm $(CHROMIUM) $(BENCH_SDK)
-	$(GO) run ./web/bench/cmd/smh-bench -queue -rounds $(BENCH_ROUNDS) -link "$(BENCH_LINK)" -queue-scenarios "$(BENCH_QUEUE_SCENARIOS)" -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
+	$(GO) run ./web/bench/cmd/smh-bench -queue -rounds $(BENCH_ROUNDS) -link "$(BENCH_LINK)" -queue-scenarios "$(BENCH_QUEUE_SCENARIOS)" -queue-protocols "$(BENCH_QUEUE_PROTOCOLS)" -queue-variant '$(BENCH_QUEUE_VARIANT)' -dist $(DIST) -cos-sdk $(BENCH_SDK) -chromium $(CHROMIUM)
 
 $(BENCH_SDK): $(BENCH_DIR)/package.json $(BENCH_DIR)/package-lock.json
 	cd $(BENCH_DIR) && npm ci --ignore-scripts --no-audit --no-fund

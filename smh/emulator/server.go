@@ -77,7 +77,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	tr := &http.Transport{ForceAttemptHTTP2: true}
 	if cfg.TLS {
-		hosts := []string{"127.0.0.1", "::1", "localhost"}
+		var hosts []string
 		for _, a := range []string{cfg.Addr, cfg.COSAddr} {
 			if h, _, _ := net.SplitHostPort(a); h != "" {
 				if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
@@ -85,7 +85,7 @@ func Start(cfg Config) (*Server, error) {
 				}
 			}
 		}
-		cert, err := selfSigned(time.Now(), hosts)
+		cert, err := NewCertificate(hosts...)
 		if err != nil {
 			closeBoth()
 			return nil, err

@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -142,6 +143,37 @@ func TestTLS(t *testing.T) {
 	r = e.get(fi.CosURL)
 	require.Equal(t, 200, r.status)
 	assert.True(t, bytes.Equal(data, r.body))
+}
+
+// NewCertificate's certificate serves New's handlers on a listener of the caller's own over HTTPS: a
+// client that trusts its Leaf negotiates HTTP/2 by ALPN and gets the API's answer.
+func TestNewCertificate(t *testing.T) {
+	cert, err := emulator.NewCertificate("smh.test")
+	require.NoError(t, err)
+	require.NotNil(t, cert.Leaf)
+	for _, h := range []string{"127.0.0.1", "::1", "localhost", "smh.test"} {
+		assert.NoError(t, cert.Leaf.VerifyHostname(h), h)
+	}
+	assert.Error(t, cert.Leaf.VerifyHostname("example.com"))
+
+	e, err := emulator.New(emulator.Config{AccessToken: tok, TLS: true})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: e.API(), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	go hs.ServeTLS(ln, "", "")
+	t.Cleanup(func() { hs.Close() })
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	require.NoError(t, e.CreateDirectory(space, "over-h2"))
+	resp, err := (&http.Client{Transport: tr}).Get("https://" + ln.Addr().String() + "/api/v1/directory/" + e.LibraryID() + "/" + space +
+		"/over-h2?access_token=" + tok)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "HTTP/2.0", resp.Proto)
 }
 
 func TestAddresses(t *testing.T) {

@@ -14,6 +14,14 @@ import (
 	"time"
 )
 
+// NewCertificate makes a throwaway self-signed certificate, as Start does with Config.TLS, for 127.0.0.1,
+// ::1, localhost and hosts (IP addresses or DNS names): for a caller that serves New's handlers on
+// listeners of its own, behind a proxy say, over HTTPS. Serve it in a tls.Config's Certificates; a client
+// trusts its Leaf, which is its own CA.
+func NewCertificate(hosts ...string) (tls.Certificate, error) {
+	return selfSigned(time.Now(), append([]string{"127.0.0.1", "::1", "localhost"}, hosts...))
+}
+
 // selfSigned makes a throwaway certificate for hosts (IP addresses or DNS names), valid from an hour
 // before now for a year. It is its own CA (as httptest's is), so a client can trust it directly:
 // NODE_EXTRA_CA_CERTS, a Go x509.CertPool, a browser's trust store. TLS validity is checked against the

@@ -7,8 +7,10 @@ package bench
 // baselines in the same run. Three scenarios:
 //
 //   - small: 1,000 files × 16 KiB, generated in the page, on loopback and through the shaped link
-//     (40 ms RTT): files per second of the queue and of cos-js-sdk-v5 uploadFiles (both with their
-//     defaults), CPU per file per process, requests per file by kind.
+//     (40 ms RTT), each over HTTP/1.1 (plain HTTP) and over HTTP/2 (HTTPS, as the real SMH and COS
+//     hosts speak it): files per second of the queue and of cos-js-sdk-v5 uploadFiles (both with
+//     their defaults), CPU per file per process, requests per file by kind, and the protocol the
+//     browser and the emulator saw.
 //   - large: 20 files × 32 MiB on disk through the queue, against one file of the same 640 MiB (the
 //     same bytes: the 20 files are its pieces) with upload(), the module's single-file figure, and the
 //     20 files with upload() one after the other.
@@ -19,16 +21,19 @@ package bench
 // each round. After each run the emulator must hold every file with the source's size and CRC-64.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -48,6 +53,18 @@ const (
 
 // QueueScenarios are the scenarios in the order they run.
 var QueueScenarios = []string{ScenarioSmall, ScenarioLarge, ScenarioMany}
+
+// The protocols of the small scenario's legs, named as Resource Timing's nextHopProtocol names them.
+const (
+	// ProtoHTTP1 is plain HTTP, HTTP/1.1: Chromium opens at most 6 connections per host.
+	ProtoHTTP1 = "http/1.1"
+	// ProtoH2 is HTTPS with a throwaway certificate, HTTP/2 by ALPN: every request to a host shares one
+	// connection, as with the real SMH and COS hosts.
+	ProtoH2 = "h2"
+)
+
+// QueueProtocols are the small scenario's protocols in the order they run.
+var QueueProtocols = []string{ProtoHTTP1, ProtoH2}
 
 // The queue page's contestant kinds.
 const (
@@ -75,6 +92,12 @@ type QueueConfig struct {
 	IdleTime   time.Duration // the many scenario's idle row; default 20 s
 	// InPage runs the module's rows in the page instead of the module's Worker (its default).
 	InPage bool
+	// Protocols are the small scenario's protocols (QueueProtocols' values), each on loopback and on the
+	// link; default QueueProtocols. The large and many scenarios run over ProtoHTTP1.
+	Protocols []string
+	// SmallVariant, when set, also runs the small scenario's queue with these options of smh.queue()
+	// ({"files": 32}, say): a row beside the defaults', to measure a change before making it one.
+	SmallVariant map[string]any
 }
 
 // QueueContestant is one row of a queue scenario.
@@ -86,6 +109,8 @@ type QueueContestant struct {
 	Reference bool `json:"reference,omitempty"`
 	// InPage runs the module in the page (load({ worker: false })).
 	InPage bool `json:"inPage,omitempty"`
+	// Options are the queue's options other than its defaults (a variant), as smh.queue() takes them.
+	Options map[string]any `json:"options,omitempty"`
 }
 
 // QueueContestants returns the rows of a scenario; inPage runs the module's rows in the page
@@ -113,13 +138,29 @@ func QueueContestants(scenario string, inPage bool) []QueueContestant {
 	return cs
 }
 
+// queueContestants are QueueContestants, with the small scenario's variant of cfg after the defaults'
+// queue.
+func queueContestants(cfg QueueConfig, scenario string) []QueueContestant {
+	cs := QueueContestants(scenario, cfg.InPage)
+	if scenario != ScenarioSmall || len(cfg.SmallVariant) == 0 {
+		return cs
+	}
+	js, _ := json.Marshal(cfg.SmallVariant) // keys sorted
+	v := cs[0]
+	v.ID, v.Name, v.Options = "queue-variant", strings.Replace(v.Name, "(defaults", "("+string(js), 1), cfg.SmallVariant
+	return slices.Insert(cs, 1, v)
+}
+
 // QueueRun is one run of one contestant in one scenario.
 type QueueRun struct {
 	Scenario   string `json:"scenario"`
 	Link       string `json:"link,omitempty"` // "" on loopback
+	Protocol   string `json:"protocol"`       // the leg's, ProtoHTTP1 or ProtoH2
 	Contestant string `json:"contestant"`
 	Round      int    `json:"round"`
 	Error      string `json:"error,omitempty"`
+	// LoadStart is the machine's load average as the upload started (/proc/loadavg: 1, 5, 15 minutes).
+	LoadStart string `json:"loadAverageAtStart"`
 
 	Files       int     `json:"files"`
 	Bytes       int64   `json:"bytes"`
@@ -147,8 +188,23 @@ type QueueRun struct {
 	RequestsAll int            `json:"requestsTotal"`
 	PutPeak     int            `json:"putPeak"` // the most object and part PUTs in flight at once
 
+	// NextHop is the protocol Chromium says it used, from the first Resource Timing entry of each host
+	// in the timeline of the page or of its Worker; "" for a host the contestant did not call.
+	NextHop NextHop `json:"nextHopProtocol"`
+	// ServerProtocols are the requests each host received by HTTP version ("api HTTP/2.0": n), CORS
+	// preflights included.
+	ServerProtocols map[string]int `json:"serverProtocols"`
+	// Connections are the connections Chromium opened to each host ("api", "cos") during the upload.
+	Connections map[string]int `json:"connections"`
+
 	Stored   int  `json:"stored"`        // files the emulator holds with the source's size and CRC-64
 	Verified bool `json:"bytesVerified"` // every file stored
+}
+
+// NextHop is the nextHopProtocol of a request to each of the emulator's hosts.
+type NextHop struct {
+	API string `json:"api"`
+	COS string `json:"cos"`
 }
 
 // queueFile is one source file of a scenario and what the emulator must hold for it.
@@ -159,11 +215,12 @@ type queueFile struct {
 	local string // on disk (large scenario), else ""
 }
 
-// queueHarness is one emulator (on loopback or behind a link) and the page server.
+// queueHarness is one emulator (on loopback or behind a link, over one protocol) and the page server.
 type queueHarness struct {
 	*harness
-	stop func()
-	idle time.Duration // QueueConfig.IdleTime
+	proto string
+	stop  func()
+	idle  time.Duration // QueueConfig.IdleTime
 }
 
 // RunQueue runs the queue benchmark. Like Run, it returns an error only when the harness cannot run; a
@@ -197,6 +254,14 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 			return nil, fmt.Errorf("bench: queue scenario %q: want one of %v", s, QueueScenarios)
 		}
 	}
+	if cfg.Protocols == nil {
+		cfg.Protocols = QueueProtocols
+	}
+	for _, p := range cfg.Protocols {
+		if !slices.Contains(QueueProtocols, p) {
+			return nil, fmt.Errorf("bench: queue protocol %q: want one of %v", p, QueueProtocols)
+		}
+	}
 	if cfg.Link == nil {
 		l := Links["wan"]
 		cfg.Link = &l
@@ -216,7 +281,7 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 		return nil, err
 	}
 
-	rep := &QueueReport{Date: time.Now().UTC(), Rounds: cfg.Rounds, Link: cfg.Link.String(), Machine: machine(cfg.Chromium),
+	rep := &QueueReport{Date: time.Now().UTC(), Rounds: cfg.Rounds, Link: cfg.Link.String(), Protocols: cfg.Protocols, Machine: machine(cfg.Chromium),
 		Small: filesText(cfg.SmallFiles, cfg.SmallSize), Large: filesText(cfg.LargeFiles, cfg.LargeSize),
 		Many: filesText(cfg.ManyFiles, cfg.ManySize)}
 	harnesses := map[string]*queueHarness{}
@@ -225,17 +290,17 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 			qh.stop()
 		}
 	}()
-	harnessFor := func(link *Link) (*queueHarness, error) {
-		key := ""
+	harnessFor := func(link *Link, proto string) (*queueHarness, error) {
+		key := proto
 		if link != nil {
-			key = link.String()
+			key += " " + link.String()
 		}
 		if qh := harnesses[key]; qh != nil {
 			return qh, nil
 		}
 		c := cfg.Config
 		c.Link = link
-		qh, err := startQueueHarness(c, site)
+		qh, err := startQueueHarness(c, site, proto)
 		if err != nil {
 			return nil, err
 		}
@@ -248,11 +313,13 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 		var files []queueFile
 		var single []queueFile // the large scenario's one file
 		links := []*Link{nil}
+		protos := []string{ProtoHTTP1}
 		var err error
 		switch sc {
 		case ScenarioSmall:
 			files = generatedFiles(cfg.SmallFiles, cfg.SmallSize)
 			links = append(links, cfg.Link)
+			protos = cfg.Protocols
 		case ScenarioMany:
 			files = generatedFiles(cfg.ManyFiles, cfg.ManySize)
 		case ScenarioLarge:
@@ -260,25 +327,29 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 				return nil, err
 			}
 		}
-		cs := QueueContestants(sc, cfg.InPage)
+		cs := queueContestants(cfg, sc)
+		// A leg is a link and a protocol; the contestants of a leg run in the same rounds, so that their
+		// ratio is taken over the same protocol on the same machine at about the same time.
 		for _, link := range links {
-			qh, err := harnessFor(link)
-			if err != nil {
-				return nil, err
-			}
-			for round := 1; round <= cfg.Rounds; round++ {
-				for i := range cs {
-					c := cs[(i+round-1)%len(cs)]
-					if err := ctx.Err(); err != nil {
-						return nil, err
+			for _, proto := range protos {
+				qh, err := harnessFor(link, proto)
+				if err != nil {
+					return nil, err
+				}
+				for round := 1; round <= cfg.Rounds; round++ {
+					for i := range cs {
+						c := cs[(i+round-1)%len(cs)]
+						if err := ctx.Err(); err != nil {
+							return nil, err
+						}
+						src := files
+						if c.Kind == QueueKindSingle {
+							src = single
+						}
+						r := qh.runQueueOne(ctx, sc, c, round, src, rep)
+						cfg.Logf("%s %s %s round %d %-10s %s", sc, linkName(r.Link), proto, round, c.ID, r.summary())
+						rep.Runs = append(rep.Runs, r)
 					}
-					src := files
-					if c.Kind == QueueKindSingle {
-						src = single
-					}
-					r := qh.runQueueOne(ctx, sc, c, round, src, rep)
-					cfg.Logf("%s %s round %d %-10s %s", sc, linkName(r.Link), round, c.ID, r.summary())
-					rep.Runs = append(rep.Runs, r)
 				}
 			}
 		}
@@ -290,7 +361,7 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 		}
 	}
 	rep.Machine.LoadEnd = loadAverage()
-	rep.Rows = aggregateQueue(cfg.Scenarios, cfg.InPage, rep.Runs)
+	rep.Rows = aggregateQueue(cfg, rep.Runs)
 	return rep, nil
 }
 
@@ -312,10 +383,10 @@ func linkName(l string) string {
 	return l
 }
 
-// startQueueHarness starts an emulator (behind cfg.Link when set) and a page server for the site
-// directory.
-func startQueueHarness(cfg Config, site string) (*queueHarness, error) {
-	h := &harness{cfg: cfg}
+// startQueueHarness starts an emulator (behind cfg.Link when set, over proto) and a page server for the
+// site directory.
+func startQueueHarness(cfg Config, site, proto string) (*queueHarness, error) {
+	h := &harness{cfg: cfg, tls: proto == ProtoH2}
 	stopEmu, err := h.startEmulator()
 	if err != nil {
 		return nil, err
@@ -332,7 +403,7 @@ func startQueueHarness(cfg Config, site string) (*queueHarness, error) {
 	srv := &http.Server{Handler: pageHandler(site, cfg.COSSDK), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	h.pageURL = "http://" + ln.Addr().String() + "/queue.html"
-	return &queueHarness{harness: h, stop: func() { srv.Close(); stopEmu() }}, nil
+	return &queueHarness{harness: h, proto: proto, stop: func() { srv.Close(); stopEmu() }}, nil
 }
 
 // stageModule copies the module's files from dir into dst, so that a rebuild during the run cannot mix
@@ -421,23 +492,24 @@ func largeFiles(dir string, n int, sz int64) (single, pieces []queueFile, err er
 
 // queuePageConfig is what queue.js reads from ?cfg=.
 type queuePageConfig struct {
-	Kind        string `json:"kind"`
-	InPage      bool   `json:"inPage,omitempty"`
-	Scenario    string `json:"scenario"`
-	Files       int    `json:"files"`
-	FileSize    int64  `json:"fileSize"`
-	Endpoint    string `json:"endpoint"`
-	COSEndpoint string `json:"cosEndpoint"`
-	LibraryID   string `json:"libraryId"`
-	Token       string `json:"token"`
-	Path        string `json:"path"` // the folder the files go to
-	ModuleBase  string `json:"moduleBase"`
-	COSSDK      string `json:"cosSDK"`
-	SecretID    string `json:"secretId"`
-	SecretKey   string `json:"secretKey"`
-	Bucket      string `json:"bucket"`
-	Region      string `json:"region"`
-	IdleMs      int64  `json:"idleMs,omitempty"` // the idle row's time
+	Kind        string         `json:"kind"`
+	InPage      bool           `json:"inPage,omitempty"`
+	Options     map[string]any `json:"options,omitempty"` // the queue's, beyond its defaults
+	Scenario    string         `json:"scenario"`
+	Files       int            `json:"files"`
+	FileSize    int64          `json:"fileSize"`
+	Endpoint    string         `json:"endpoint"`
+	COSEndpoint string         `json:"cosEndpoint"`
+	LibraryID   string         `json:"libraryId"`
+	Token       string         `json:"token"`
+	Path        string         `json:"path"` // the folder the files go to
+	ModuleBase  string         `json:"moduleBase"`
+	COSSDK      string         `json:"cosSDK"`
+	SecretID    string         `json:"secretId"`
+	SecretKey   string         `json:"secretKey"`
+	Bucket      string         `json:"bucket"`
+	Region      string         `json:"region"`
+	IdleMs      int64          `json:"idleMs,omitempty"` // the idle row's time
 }
 
 // lagFigures are lag.js's.
@@ -467,7 +539,7 @@ type queuePageResult struct {
 
 // runQueueOne runs one contestant once in a new browser and checks what the emulator stored.
 func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueContestant, round int, files []queueFile, rep *QueueReport) (out QueueRun) {
-	out = QueueRun{Scenario: sc, Contestant: c.ID, Round: round, Files: len(files)}
+	out = QueueRun{Scenario: sc, Protocol: h.proto, Contestant: c.ID, Round: round, Files: len(files)}
 	if h.cfg.Link != nil {
 		out.Link = h.cfg.Link.String()
 	}
@@ -492,7 +564,7 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 			return fail("create %s: %v", folder, err)
 		}
 	}
-	pc := queuePageConfig{Kind: c.Kind, InPage: c.InPage, Scenario: sc, Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint,
+	pc := queuePageConfig{Kind: c.Kind, InPage: c.InPage, Options: c.Options, Scenario: sc, Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint,
 		LibraryID: h.emu.LibraryID(), Token: benchToken, Path: folder, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
 		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
 	switch {
@@ -557,6 +629,8 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 	}
 
 	h.emu.ResetCounts()
+	h.protos.take()
+	out.LoadStart = loadAverage()
 	s0, err := h.snap(ctx, browserPid)
 	if err != nil {
 		return fail("metrics: %v", err)
@@ -592,6 +666,7 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 	out.Noisy = out.OutsideCores > NoisyCores
 
 	out.Requests = h.emu.Counts()
+	out.ServerProtocols, out.Connections = h.protos.take()
 	out.PutPeak = out.Requests["put.peak"]
 	for op, n := range out.Requests {
 		if !notRequest[op] {
@@ -603,6 +678,15 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 		out.Files, out.FilesPerSec, out.Verified = 0, 0, true
 		return out
 	}
+	// The protocol: what the emulator saw of every request, and what Chromium says of one to each host.
+	// A leg that did not speak its protocol throughout measured something else: the run fails.
+	if out.NextHop, err = nextHops(ctx, h.endpoint, h.cosEndpoint); err != nil {
+		return fail("nextHopProtocol: %v", err)
+	}
+	if msg := protocolMismatch(h.proto, out.NextHop, out.ServerProtocols); msg != "" {
+		return fail("protocol: %s", msg)
+	}
+
 	// Every file, as the emulator holds it.
 	var bad []string
 	for _, f := range files {
@@ -632,6 +716,68 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 		out.Error = fmt.Sprintf("%d of %d files not stored right, e.g. %s", len(bad), len(files), bad[0])
 	}
 	return out
+}
+
+// serverProto is how net/http names a protocol in Request.Proto.
+var serverProto = map[string]string{ProtoHTTP1: "HTTP/1.1", ProtoH2: "HTTP/2.0"}
+
+// protocolMismatch says how a run's requests did not all speak proto, or "" when they did: every request
+// the emulator received, and the nextHopProtocol Chromium reported for each host it called.
+func protocolMismatch(proto string, hop NextHop, server map[string]int) string {
+	var bad []string
+	for _, k := range slices.Sorted(maps.Keys(server)) {
+		if _, p, _ := strings.Cut(k, " "); p != serverProto[proto] {
+			bad = append(bad, fmt.Sprintf("%d requests %s", server[k], k))
+		}
+	}
+	for host, got := range map[string]string{"API": hop.API, "COS": hop.COS} {
+		if got != "" && got != proto {
+			bad = append(bad, fmt.Sprintf("Chromium's nextHopProtocol to the %s host is %q", host, got))
+		}
+	}
+	slices.Sort(bad)
+	if len(bad) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("want %s, got %s", proto, strings.Join(bad, ", "))
+}
+
+// nextHops reads the nextHopProtocol of the first Resource Timing entry of each of the emulator's hosts,
+// from the page's timeline and then its Workers' (the module uploads from its Worker, whose requests are
+// in a timeline of its own). A host no entry names is "", an entry that names no protocol "unknown":
+// Chromium reports none for a resource of another origin whose answer lacks Timing-Allow-Origin, which
+// the harness's hosts send (protoTally.wrap).
+func nextHops(ctx context.Context, endpoint, cosEndpoint string) (NextHop, error) {
+	api, _ := json.Marshal(endpoint + "/")
+	cos, _ := json.Marshal(cosEndpoint + "/")
+	expr := fmt.Sprintf(`(() => {
+		const hop = (prefix) => {
+			const e = performance.getEntriesByType("resource").find((e) => e.name.startsWith(prefix));
+			return e === undefined ? "" : e.nextHopProtocol || "unknown";
+		};
+		return {api: hop(%s), cos: hop(%s)};
+	})()`, api, cos)
+	hop, err := chromedp.Run(ctx, chromedp.Evaluate[NextHop](expr))
+	if err != nil {
+		return hop, err
+	}
+	infos, err := chromedp.Targets(ctx)
+	if err != nil {
+		return hop, err
+	}
+	for _, ti := range infos {
+		if ti.Type != "worker" || (hop.API != "" && hop.COS != "") {
+			continue
+		}
+		wctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(ti.TargetID))
+		w, err := chromedp.Run(wctx, chromedp.Evaluate[NextHop](expr))
+		cancel()
+		if err != nil {
+			return hop, fmt.Errorf("the Worker's timeline: %w", err)
+		}
+		hop.API, hop.COS = cmp.Or(hop.API, w.API), cmp.Or(hop.COS, w.COS)
+	}
+	return hop, nil
 }
 
 // notRequest are the emulator's counters that count no request of their own.
@@ -671,6 +817,7 @@ func (r QueueRun) summary() string {
 	if r.Noisy {
 		noisy = fmt.Sprintf("  NOISY (%.2f cores outside)", r.OutsideCores)
 	}
-	return fmt.Sprintf("%8.1f files/s %7.1f MiB/s  %6.1f s  main cpu %.3f  stalls %d (%.0f ms)  add %.0f ms  req/file %.2f  stored %d/%d%s",
-		r.FilesPerSec, r.MiBps, r.Seconds, r.MainCPU, r.Stalls, r.LongestMs, r.AddMs, float64(r.RequestsAll)/float64(max(r.Files, 1)), r.Stored, r.Files, noisy)
+	return fmt.Sprintf("%8.1f files/s %7.1f MiB/s  %6.1f s  main cpu %.3f  stalls %d (%.0f ms)  add %.0f ms  req/file %.2f  cpu/file %.1f ms  nextHop %s/%s  load %s  stored %d/%d%s",
+		r.FilesPerSec, r.MiBps, r.Seconds, r.MainCPU, r.Stalls, r.LongestMs, r.AddMs, float64(r.RequestsAll)/float64(max(r.Files, 1)),
+		r.CPU.Total*1000/float64(max(r.Files, 1)), cmp.Or(r.NextHop.API, "-"), cmp.Or(r.NextHop.COS, "-"), r.LoadStart, r.Stored, r.Files, noisy)
 }

@@ -59,19 +59,31 @@ func assertQueueTables(t *testing.T, rep *bench.QueueReport, scenarios []string)
 func TestQueueReportTables(t *testing.T) {
 	rep := &bench.QueueReport{Rounds: 1, Link: "40 ms RTT, 100 Mbit/s", Small: "2 × 16 KiB", Large: "2 × 1 MiB", Many: "3 × 1 byte",
 		Machine: bench.Machine{LoadStart: "0.10 0.20 0.30", LoadEnd: "0.40 0.50 0.60"}}
+	rep.Protocols = bench.QueueProtocols
 	for _, sc := range bench.QueueScenarios {
-		for _, c := range bench.QueueContestants(sc, false) {
-			row := bench.QueueRow{QueueContestant: c, Scenario: sc, Runs: 1, Files: 2, Stored: 2, Verified: true, MedianMiB: 1, FilesPerSec: 3,
-				RequestsPerFile: map[string]float64{"object.put": 1, "begin.simple": 1}, RequestsAll: 2}
-			if c.Kind == bench.QueueKindCOS {
-				row.RequestsPerFile = map[string]float64{"object.put": 1, "cos.preflight": 1}
+		protos := []string{bench.ProtoHTTP1}
+		if sc == bench.ScenarioSmall {
+			protos = bench.QueueProtocols
+		}
+		for _, proto := range protos {
+			for _, c := range bench.QueueContestants(sc, false) {
+				row := bench.QueueRow{QueueContestant: c, Scenario: sc, Protocol: proto, NextHop: bench.NextHop{API: proto, COS: proto},
+					Runs: 1, Files: 2, Stored: 2, Verified: true, MedianMiB: 1, FilesPerSec: 3,
+					RequestsPerFile: map[string]float64{"object.put": 1, "begin.simple": 1}, RequestsAll: 2}
+				if c.Kind == bench.QueueKindCOS {
+					row.NextHop.API = ""
+					row.RequestsPerFile = map[string]float64{"object.put": 1, "cos.preflight": 1}
+				}
+				rep.Rows = append(rep.Rows, row)
 			}
-			rep.Rows = append(rep.Rows, row)
 		}
 	}
 	rep.Rows[0].Failed, rep.Rows[0].Verified = 1, false
-	rep.Runs = []bench.QueueRun{{Scenario: bench.ScenarioSmall, Contestant: "queue", Round: 1, Error: "prepare: Error: x\n    at y"}}
+	rep.Runs = []bench.QueueRun{{Scenario: bench.ScenarioSmall, Protocol: bench.ProtoH2, Contestant: "queue", Round: 1, Error: "prepare: Error: x\n    at y"}}
 	md := assertQueueTables(t, rep, bench.QueueScenarios)
+	assert.Contains(t, md, "over HTTP/1.1 and HTTP/2")
+	assert.Contains(t, md, "| smh-upload queue() (defaults) | loopback | h2 (h2 / h2) |", "the protocol of each row and what Chromium reported")
+	assert.Contains(t, md, " | loopback | h2 (— / h2) |", "cos-js-sdk-v5 never calls the API host")
 	assert.Contains(t, md, "| begin.simple | cos.preflight | object.put | total | PUTs in flight, peak |", "requests by kind: every kind any row used")
-	assert.Contains(t, md, "Failed, small loopback queue round 1: prepare: Error: x\n", "a stack's first line only")
+	assert.Contains(t, md, "Failed, small loopback h2 queue round 1: prepare: Error: x\n", "a stack's first line only")
 }

@@ -13,10 +13,11 @@ import (
 	"github.com/smhupload/smh-upload/web/bench"
 )
 
-// TestQueueBench runs each queue scenario small (20 × 16 KiB on loopback and the 40 ms link, 3 × 1 MiB,
-// 100 files queued; one round) to prove that it works: every contestant completes, the emulator holds
-// every file with its source's size and CRC-64, the requests are counted, and the tables are well
-// formed. Speeds are not asserted.
+// TestQueueBench runs each queue scenario small (20 × 16 KiB on loopback and the 40 ms link, each over
+// HTTP/1.1 and HTTP/2; 3 × 1 MiB; 100 files queued; one round) to prove that it works: every contestant
+// completes, the emulator holds every file with its source's size and CRC-64, the requests are counted,
+// Chromium reports the protocol of each leg for the hosts it called, and the tables are well formed.
+// Speeds are not asserted.
 func TestQueueBench(t *testing.T) {
 	cfg := needs(t)
 	cfg.Rounds, cfg.WorkDir, cfg.RunTimeout, cfg.Logf = 1, t.TempDir(), 2*time.Minute, t.Logf
@@ -30,7 +31,7 @@ func TestQueueBench(t *testing.T) {
 	for _, sc := range bench.QueueScenarios {
 		n := len(bench.QueueContestants(sc, qc.InPage))
 		if sc == bench.ScenarioSmall {
-			n *= 2 // loopback and the link
+			n *= 2 * len(bench.QueueProtocols) // loopback and the link, each over every protocol
 		}
 		want += n
 	}
@@ -49,6 +50,19 @@ func TestQueueBench(t *testing.T) {
 		if r.Contestant != "single" {
 			// One PUT at least per file (a simple upload's object.put, or a multipart one's parts).
 			assert.GreaterOrEqual(t, r.Requests["object.put"]+r.Requests["part"], r.Files, name)
+		}
+		if r.Scenario != bench.ScenarioSmall {
+			assert.Equal(t, bench.ProtoHTTP1, r.Protocol, name)
+			continue
+		}
+		// The page's (cos-js-sdk-v5's) or the module's Worker's Resource Timing: both contestants store
+		// through the COS host, the queue begins and confirms on the API host.
+		name += " " + r.Protocol
+		assert.Equal(t, r.Protocol, r.NextHop.COS, name)
+		if r.Contestant == "queue" {
+			assert.Equal(t, r.Protocol, r.NextHop.API, name)
+		} else {
+			assert.Empty(t, r.NextHop.API, name)
 		}
 	}
 	for _, row := range rep.Rows {

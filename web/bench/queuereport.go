@@ -2,10 +2,11 @@
 
 package bench
 
-// The queue benchmark's rows (medians of the runs of each contestant, scenario and link) and its
+// The queue benchmark's rows (medians of the runs of each contestant, scenario, link and protocol) and its
 // Markdown: one table per scenario, and the small files' requests by kind.
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,28 +19,34 @@ import (
 
 // QueueReport is the outcome of RunQueue.
 type QueueReport struct {
-	Date    time.Time  `json:"date"`
-	Rounds  int        `json:"rounds"`
-	Link    string     `json:"link"` // the small scenario's shaped link
-	Small   string     `json:"small"`
-	Large   string     `json:"large"`
-	Many    string     `json:"many"`
-	Machine Machine    `json:"machine"`
-	Module  string     `json:"moduleVersion"`
-	COSSDK  string     `json:"cosSdkVersion"`
-	Rows    []QueueRow `json:"rows"`
-	Runs    []QueueRun `json:"runs"`
+	Date   time.Time `json:"date"`
+	Rounds int       `json:"rounds"`
+	Link   string    `json:"link"` // the small scenario's shaped link
+	// Protocols are the small scenario's (ProtoHTTP1, ProtoH2).
+	Protocols []string   `json:"protocols"`
+	Small     string     `json:"small"`
+	Large     string     `json:"large"`
+	Many      string     `json:"many"`
+	Machine   Machine    `json:"machine"`
+	Module    string     `json:"moduleVersion"`
+	COSSDK    string     `json:"cosSdkVersion"`
+	Rows      []QueueRow `json:"rows"`
+	Runs      []QueueRun `json:"runs"`
 }
 
-// QueueRow aggregates the runs of one contestant in one scenario on one link: medians for speed, CPU and
-// requests, the worst run for stalls.
+// QueueRow aggregates the runs of one contestant in one scenario on one link over one protocol: medians
+// for speed, CPU and requests, the worst run for stalls.
 type QueueRow struct {
 	QueueContestant
 	Scenario string `json:"scenario"`
 	Link     string `json:"link,omitempty"`
-	Runs     int    `json:"runs"`
-	Failed   int    `json:"failed"`
-	Files    int    `json:"files"`
+	Protocol string `json:"protocol"`
+	// NextHop is what Chromium reported in the runs that succeeded: each host's distinct values, joined
+	// by ",".
+	NextHop NextHop `json:"nextHopProtocol"`
+	Runs    int     `json:"runs"`
+	Failed  int     `json:"failed"`
+	Files   int     `json:"files"`
 
 	FilesPerSec float64 `json:"medianFilesPerSecond"`
 	MinFiles    float64 `json:"minFilesPerSecond"`
@@ -47,7 +54,7 @@ type QueueRow struct {
 	MedianMiB   float64 `json:"medianMiBps"`
 	MinMiB      float64 `json:"minMiBps"`
 	MaxMiB      float64 `json:"maxMiBps"`
-	Ratio       float64 `json:"ratioToReference"` // median speed over the reference row's, same scenario and link
+	Ratio       float64 `json:"ratioToReference"` // median speed over the reference row's, same scenario, link and protocol
 	Seconds     float64 `json:"medianSeconds"`
 	AddMs       float64 `json:"medianAddMs"`
 
@@ -67,24 +74,27 @@ type QueueRow struct {
 	RequestsPerFile map[string]float64 `json:"requestsPerFile"` // by the emulator's operation names
 	RequestsAll     float64            `json:"requestsPerFileTotal"`
 	PutPeak         int                `json:"putPeak"` // the most PUTs in flight at once, of any run
+	// Connections are the most connections to each host ("api", "cos") a run opened.
+	Connections map[string]int `json:"connections"`
 
 	Stored   int  `json:"stored"` // the fewest files stored right in a run
 	Verified bool `json:"bytesVerified"`
 }
 
-func aggregateQueue(scenarios []string, inPage bool, runs []QueueRun) []QueueRow {
+func aggregateQueue(cfg QueueConfig, runs []QueueRun) []QueueRow {
 	var rows []QueueRow
-	for _, sc := range scenarios {
-		var links []string
+	type leg struct{ link, proto string }
+	for _, sc := range cfg.Scenarios {
+		var legs []leg
 		for _, r := range runs {
-			if r.Scenario == sc && !slices.Contains(links, r.Link) {
-				links = append(links, r.Link)
+			if l := (leg{r.Link, r.Protocol}); r.Scenario == sc && !slices.Contains(legs, l) {
+				legs = append(legs, l)
 			}
 		}
-		for _, link := range links {
+		for _, l := range legs {
 			first := len(rows)
-			for _, c := range QueueContestants(sc, inPage) {
-				rows = append(rows, queueRow(c, sc, link, runs))
+			for _, c := range queueContestants(cfg, sc) {
+				rows = append(rows, queueRow(c, sc, l.link, l.proto, runs))
 			}
 			var ref float64
 			for _, r := range rows[first:] {
@@ -102,11 +112,11 @@ func aggregateQueue(scenarios []string, inPage bool, runs []QueueRun) []QueueRow
 	return rows
 }
 
-func queueRow(c QueueContestant, sc, link string, runs []QueueRun) QueueRow {
-	row := QueueRow{QueueContestant: c, Scenario: sc, Link: link, Verified: true, Stored: -1}
+func queueRow(c QueueContestant, sc, link, proto string, runs []QueueRun) QueueRow {
+	row := QueueRow{QueueContestant: c, Scenario: sc, Link: link, Protocol: proto, Verified: true, Stored: -1}
 	var ok []QueueRun
 	for _, r := range runs {
-		if r.Scenario != sc || r.Link != link || r.Contestant != c.ID {
+		if r.Scenario != sc || r.Link != link || r.Protocol != proto || r.Contestant != c.ID {
 			continue
 		}
 		row.Runs++
@@ -167,6 +177,16 @@ func queueRow(c QueueContestant, sc, link string, runs []QueueRun) QueueRow {
 		row.RequestsPerFile[k] = m(func(r QueueRun) float64 { return float64(r.Requests[k]) / float64(max(r.Files, 1)) })
 	}
 	row.RequestsAll = m(func(r QueueRun) float64 { return float64(r.RequestsAll) / float64(max(r.Files, 1)) })
+	var apiHops, cosHops []string
+	for _, r := range ok {
+		if !slices.Contains(apiHops, r.NextHop.API) {
+			apiHops = append(apiHops, r.NextHop.API)
+		}
+		if !slices.Contains(cosHops, r.NextHop.COS) {
+			cosHops = append(cosHops, r.NextHop.COS)
+		}
+	}
+	row.NextHop = NextHop{API: strings.Join(apiHops, ","), COS: strings.Join(cosHops, ",")}
 	for _, r := range ok {
 		if r.Noisy {
 			row.Noisy++
@@ -177,6 +197,12 @@ func queueRow(c QueueContestant, sc, link string, runs []QueueRun) QueueRow {
 		row.AddLongestMs = max(row.AddLongestMs, r.AddLongestMs)
 		row.LongTasks = max(row.LongTasks, r.LongTasks)
 		row.PutPeak = max(row.PutPeak, r.PutPeak)
+		for host, n := range r.Connections {
+			if row.Connections == nil {
+				row.Connections = map[string]int{}
+			}
+			row.Connections[host] = max(row.Connections[host], n)
+		}
 	}
 	return row
 }
@@ -257,6 +283,22 @@ func qStored(r QueueRow) string {
 	return s
 }
 
+// protocolsText is "HTTP/1.1 and HTTP/2".
+func protocolsText(ps []string) string {
+	names := map[string]string{ProtoHTTP1: "HTTP/1.1", ProtoH2: "HTTP/2"}
+	var out []string
+	for _, p := range ps {
+		out = append(out, cmp.Or(names[p], p))
+	}
+	return strings.Join(out, " and ")
+}
+
+// qProtocol is "h2 (h2 / h2)": the leg's protocol, then what Chromium reported for each host.
+func qProtocol(r QueueRow) string {
+	dash := func(s string) string { return cmp.Or(s, "—") }
+	return fmt.Sprintf("%s (%s / %s)", r.Protocol, dash(r.NextHop.API), dash(r.NextHop.COS))
+}
+
 func qMain(r QueueRow) string { return fmt.Sprintf("%.3f (%.3f)", r.MainCPU, r.MainBusy) }
 
 func qStalls(r QueueRow) string { return fmt.Sprintf("%d (%.0f ms)", r.Stalls, r.LongestMs) }
@@ -265,14 +307,14 @@ func qStalls(r QueueRow) string { return fmt.Sprintf("%d (%.0f ms)", r.Stalls, r
 // figures were measured on, with the command.
 func (rep *QueueReport) WriteMarkdown(w io.Writer, command string) {
 	if rows := rep.rows(ScenarioSmall); len(rows) > 0 {
-		fmt.Fprintf(w, "#### Many small files: %s, loopback and %s\n\n", rep.Small, rep.Link)
+		fmt.Fprintf(w, "#### Many small files: %s, loopback and %s, over %s\n\n", rep.Small, rep.Link, protocolsText(rep.Protocols))
 		var cells [][]string
 		for _, r := range rows {
-			cells = append(cells, dashFailed(r, []string{r.Name, linkName(r.Link), qSpeed(r.MinFiles, r.FilesPerSec, r.MaxFiles, r, "%.0f"), qRatio(r),
+			cells = append(cells, dashFailed(r, []string{r.Name, linkName(r.Link), qProtocol(r), qSpeed(r.MinFiles, r.FilesPerSec, r.MaxFiles, r, "%.0f"), qRatio(r),
 				fmt.Sprintf("%.1f", r.Seconds), r.PerFile.breakdown(), fmt.Sprintf("%.2f", r.PerFile.Server), qMain(r), qStalls(r),
-				fmt.Sprintf("%.2f", r.RequestsAll), qStored(r)}, 2))
+				fmt.Sprintf("%.2f", r.RequestsAll), qStored(r)}, 3))
 		}
-		mdTable(w, []string{fmt.Sprintf("uploader (%s, %d rounds)", rep.Small, rep.Rounds), "link", "files/s, median (min–max)",
+		mdTable(w, []string{fmt.Sprintf("uploader (%s, %d rounds)", rep.Small, rep.Rounds), "link", "protocol (Chromium's nextHopProtocol: API / COS)", "files/s, median (min–max)",
 			"vs cos-js-sdk-v5 uploadFiles (target ≥ 1.5× on the link)", "seconds to done", "browser-side CPU per file, core·ms: browser / renderer / network / other = total",
 			"emulator CPU per file, core·ms", "main thread, cores: CPU (busy)", "stalls > 50 ms (longest)", "requests per file", "files stored"}, cells)
 
@@ -287,13 +329,20 @@ func (rep *QueueReport) WriteMarkdown(w io.Writer, command string) {
 		ks := slices.Sorted(maps.Keys(kinds))
 		cells = nil
 		for _, r := range rows {
-			c := []string{r.Name, linkName(r.Link)}
+			c := []string{r.Name, linkName(r.Link), r.Protocol}
 			for _, k := range ks {
 				c = append(c, fmt.Sprintf("%.3f", r.RequestsPerFile[k]))
 			}
-			cells = append(cells, dashFailed(r, append(c, fmt.Sprintf("%.2f", r.RequestsAll), fmt.Sprint(r.PutPeak), qStored(r)), 2))
+			cells = append(cells, dashFailed(r, append(c, fmt.Sprintf("%.2f", r.RequestsAll), fmt.Sprint(r.PutPeak),
+				fmt.Sprintf("%d / %d", r.Connections["api"], r.Connections["cos"]), qStored(r)), 3))
 		}
-		mdTable(w, append(append([]string{"uploader", "link"}, ks...), "total", "PUTs in flight, peak", "files stored"), cells)
+		mdTable(w, append(append([]string{"uploader", "link", "protocol"}, ks...), "total", "PUTs in flight, peak",
+			"connections opened, most of a run: API / COS", "files stored"), cells)
+		fmt.Fprintln(w, "HTTP/1.1 is plain HTTP, at most 6 connections per host in Chromium; h2 is HTTPS with a throwaway certificate that")
+		fmt.Fprintln(w, "this browser alone accepts (--ignore-certificate-errors-spki-list), HTTP/2 by ALPN, one connection per host, as the")
+		fmt.Fprintln(w, "real SMH and COS hosts speak it. A run fails unless every request the emulator received and the first request to")
+		fmt.Fprintln(w, "each host as Chromium reports it (nextHopProtocol; \"—\": the uploader never calls that host) used the row's protocol.")
+		fmt.Fprintln(w)
 	}
 	if rows := rep.rows(ScenarioLarge); len(rows) > 0 {
 		fmt.Fprintf(w, "#### Large files: %s, loopback\n\n", rep.Large)
@@ -354,7 +403,11 @@ func (rep *QueueReport) WriteMarkdown(w io.Writer, command string) {
 	for _, r := range rep.Runs {
 		if r.Error != "" {
 			msg, _, _ := strings.Cut(r.Error, "\n") // a stack's first line
-			fmt.Fprintf(w, "\nFailed, %s %s %s round %d: %s\n", r.Scenario, linkName(r.Link), r.Contestant, r.Round, msg)
+			leg := linkName(r.Link)
+			if r.Scenario == ScenarioSmall && r.Protocol != "" {
+				leg += " " + r.Protocol
+			}
+			fmt.Fprintf(w, "\nFailed, %s %s %s round %d: %s\n", r.Scenario, leg, r.Contestant, r.Round, msg)
 		}
 	}
 }

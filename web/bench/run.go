@@ -6,6 +6,9 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -59,7 +62,14 @@ func (h *harness) browser(parent context.Context) (ctx context.Context, stop fun
 	if err != nil {
 		return nil, nil, err
 	}
-	actx, cancelA := chromedp.NewExecAllocator(parent, headless.Options(h.cfg.Chromium, profile)...)
+	var extra []chromedp.ExecAllocatorOption
+	if h.cert != nil {
+		// This browser alone accepts the emulator's throwaway certificate, by the hash of its public key
+		// (Chromium honours the list only with a --user-data-dir, which every run has): any other
+		// certificate error still fails, unlike with --ignore-certificate-errors.
+		extra = append(extra, chromedp.Flag("ignore-certificate-errors-spki-list", spkiHash(h.cert)))
+	}
+	actx, cancelA := chromedp.NewExecAllocator(parent, headless.Options(h.cfg.Chromium, profile, extra...)...)
 	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(headless.Errorf(func(format string, args ...any) {
 		h.cfg.Logf("chromium: "+format, args...)
 	})))
@@ -70,6 +80,13 @@ func (h *harness) browser(parent context.Context) (ctx context.Context, stop fun
 		cancelA()
 		os.RemoveAll(profile)
 	}, nil
+}
+
+// spkiHash is the base64 SHA-256 of cert's SubjectPublicKeyInfo, as Chromium's
+// --ignore-certificate-errors-spki-list takes it.
+func spkiHash(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 func (h *harness) runOne(parent context.Context, c Contestant, round int) (out RunResult) {

@@ -8,7 +8,8 @@
 // stored), named f00000.bin, f00001.bin, …; "large" takes the files the harness handed to #files.
 //
 // Contestants:
-//   queue       smh.queue() with its defaults: every file added at once, progress rendered as it comes
+//   queue       smh.queue() with its defaults (or cfg.options, a variant's): every file added at once,
+//               progress rendered as it comes
 //   cos         cos-js-sdk-v5 uploadFiles with its defaults (FileParallelLimit 3, putObject under 1 MiB)
 //   single      smh.upload() of one file: the module's own single-file figure
 //   sequential  smh.upload() of each file, one after the other
@@ -74,6 +75,7 @@ async function runQueue(items, out) {
   const states = [];
   const q = smh.queue({
     ...conn(),
+    ...cfg.options, // a variant's, e.g. { files: 32 }
     path: cfg.path,
     onProgress: (p) => {
       out.progressCalls++;

@@ -8,7 +8,7 @@
 // Usage (from the repository root, after make wasm and npm ci in web/bench):
 //
 //	smh-bench [-size 256M] [-rounds 3] [-startup 5] [-only module,limit] [-json web/bench/results.json] [-md web/bench/results.md]
-//	smh-bench -queue [-rounds 3] [-link wan] [-queue-scenarios small,large,many]   (queue.go)
+//	smh-bench -queue [-rounds 3] [-link wan] [-queue-scenarios small,large,many] [-queue-protocols http/1.1,h2]   (queue.go)
 //
 // BENCH_SIZE, BENCH_ROUNDS and BENCH_STARTUP set the defaults of -size, -rounds and -startup; a size of
 // 1G or more is fine, the source is a file on disk. -startup N also measures start-up (the bare page,

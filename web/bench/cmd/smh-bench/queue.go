@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -22,6 +23,8 @@ var (
 	queueSmall     = flag.String("queue-small", "1000x16K", "with -queue: the small scenario's files, COUNTxSIZE")
 	queueLarge     = flag.String("queue-large", "20x32M", "with -queue: the large scenario's files, COUNTxSIZE")
 	queueMany      = flag.String("queue-many", "10000x1", "with -queue: the many scenario's files, COUNTxSIZE")
+	queueProtos    = flag.String("queue-protocols", os.Getenv("BENCH_QUEUE_PROTOCOLS"), "with -queue: the small scenario's protocols, comma-separated: http/1.1 (or h1: plain HTTP), h2 (HTTPS, HTTP/2 by ALPN); default both (env BENCH_QUEUE_PROTOCOLS)")
+	queueVariant   = flag.String("queue-variant", os.Getenv("BENCH_QUEUE_VARIANT"), `with -queue: also run the small scenario's queue with these smh.queue() options, a JSON object such as {"files":32} (env BENCH_QUEUE_VARIANT)`)
 	queueInPage    = flag.Bool("queue-inpage", os.Getenv("BENCH_QUEUE_INPAGE") != "", "with -queue: run the module in the page (worker: false) instead of its Worker (env BENCH_QUEUE_INPAGE)")
 	queueJSON      = flag.String("queue-json", "web/bench/queue-results.json", "with -queue: write the whole report here (empty: do not)")
 	queueMD        = flag.String("queue-md", "web/bench/queue-results.md", "with -queue: write the Markdown tables here (empty: do not)")
@@ -58,6 +61,19 @@ func runQueue(cfg bench.Config, linkFlag string) error {
 	if *queueScenarios != "" {
 		qc.Scenarios = strings.Split(*queueScenarios, ",")
 	}
+	if *queueProtos != "" {
+		for _, p := range strings.Split(*queueProtos, ",") {
+			if p == "h1" {
+				p = bench.ProtoHTTP1
+			}
+			qc.Protocols = append(qc.Protocols, p)
+		}
+	}
+	if *queueVariant != "" {
+		if err := json.Unmarshal([]byte(*queueVariant), &qc.SmallVariant); err != nil {
+			return fmt.Errorf("-queue-variant %q: want a JSON object: %w", *queueVariant, err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	rep, err := bench.RunQueue(ctx, qc)
@@ -73,6 +89,12 @@ func runQueue(cfg bench.Config, linkFlag string) error {
 	}
 	if *queueScenarios != "" {
 		cmd += " BENCH_QUEUE_SCENARIOS=" + *queueScenarios
+	}
+	if *queueProtos != "" {
+		cmd += " BENCH_QUEUE_PROTOCOLS=" + *queueProtos
+	}
+	if *queueVariant != "" {
+		cmd += " BENCH_QUEUE_VARIANT='" + *queueVariant + "'"
 	}
 	rep.WriteMarkdown(os.Stdout, cmd)
 	if *queueJSON != "" {
