@@ -74,6 +74,15 @@ type Config struct {
 	// <contestant>-r<round>.cpuprofile (open it in Chrome DevTools' Performance panel). Profiling costs
 	// some main-thread time, so the figures of a profiled run are not comparable with the others.
 	ProfileDir string
+	// StartupVariants are module builds (ID and ModuleDir) given start-up rows of their own, next to the
+	// module's in the same interleaved rounds: a change measured against the build it changes.
+	StartupVariants []Contestant
+	// StartupTraceDir, when set, receives Chromium's whole trace of each of the module's start-up visits,
+	// startup-<column>-r<round>.json, and of the code cache's events while a cold visit stays on the page,
+	// startup-cold-r<round>-stay.json (open them in Perfetto or DevTools' Performance panel): the page's and
+	// the Worker's requests, scripts, tasks and V8's compilation on one clock. Tracing that much costs
+	// time, so the figures of a traced run are not comparable with the others.
+	StartupTraceDir string
 }
 
 // Report is the outcome of Run.
@@ -289,7 +298,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The modules, copied (module/ is Config.ModuleDir, module-<id>/ a contestant's own), and the size.
 	sites := map[string]string{"module": cfg.ModuleDir}
-	for _, c := range cfg.Contestants {
+	for _, c := range append(slices.Clone(cfg.Contestants), cfg.StartupVariants...) {
 		if c.ModuleDir != "" {
 			sites["module-"+c.ID] = c.ModuleDir
 		}

@@ -65,7 +65,11 @@ func pageHandler(siteDir, cosSDK string) *pageServer {
 	mux.HandleFunc("/startup", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(startupPage(Kind(q.Get("kind")), q.Get("preload") == "1"))
+		base := q.Get("base")
+		if base == "" {
+			base = "/module"
+		}
+		w.Write(startupPage(Kind(q.Get("kind")), base, q.Get("preload") == "1"))
 	})
 	// cos-js-sdk-v5 as a static host would serve it: revalidated by its modification time.
 	mux.HandleFunc("/cos/cos-js-sdk-v5.min.js", func(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,9 @@ type StartupRow struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	Kind Kind   `json:"kind"`
+	// Base, for a module row, is the folder the page loads the module from: /module (Config.ModuleDir),
+	// or a variant's /module-<id>.
+	Base string `json:"base,omitempty"`
 }
 
 // Start-up row ids.
@@ -61,14 +65,23 @@ const (
 	StartupModule = "module"
 )
 
-// StartupRows are the rows: the bare page, cos-js-sdk-v5 and this module.
-func StartupRows() []StartupRow {
-	return []StartupRow{
+// StartupRows are the rows: the bare page, cos-js-sdk-v5 and this module, then a row for each of
+// variants' builds (Config.StartupVariants), visited in the same rounds.
+func StartupRows(variants ...Contestant) []StartupRow {
+	rows := []StartupRow{
 		{ID: StartupBare, Name: "bare page (no uploader)", Kind: KindBare},
 		{ID: StartupCOS, Name: "cos-js-sdk-v5 " + COSSDKVersion + " (new COS)", Kind: KindCOS},
-		{ID: StartupModule, Name: "smh-upload (await load(), Worker)", Kind: KindModule},
+		{ID: StartupModule, Name: "smh-upload (await load(), Worker)", Kind: KindModule, Base: "/module"},
 	}
+	for _, v := range variants {
+		rows = append(rows, StartupRow{ID: v.ID, Name: "variant " + v.ID + ": smh-upload (await load(), Worker)", Kind: KindModule,
+			Base: "/module-" + v.ID})
+	}
+	return rows
 }
+
+// wasmPath is the path of the row's smh.wasm on the page server.
+func (row StartupRow) wasmPath() string { return row.Base + "/smh.wasm" }
 
 // linger is how long a cold visit stays on the page after it is ready, before its browser closes and
 // the warm visit starts on its profile: V8 hands the compiled module to Chromium's code cache only
@@ -152,11 +165,12 @@ type StartupTable struct {
 	Runs   []StartupRun    `json:"runs"`
 }
 
-// startupPage is the start-up page of an uploader of kind: the README's first example for the module,
+// startupPage is the start-up page of an uploader of kind: the README's first example for the module
+// in folder base,
 // a script tag and new COS() for cos-js-sdk-v5, nothing for the bare page; with preload, the README's
 // preload tags. All three run the same inline module script around their uploader.
-func startupPage(kind Kind, preload bool) []byte {
-	const base, cosSDK = "/module", "/cos/cos-js-sdk-v5.min.js"
+func startupPage(kind Kind, base string, preload bool) []byte {
+	const cosSDK = "/cos/cos-js-sdk-v5.min.js"
 	var head, imports, setup string
 	switch kind {
 	case KindModule:
@@ -208,7 +222,7 @@ func readmePreloads(base string) string {
 // cold visit in a fresh profile, the warm visit on that profile, and a cold visit with preloads in
 // another fresh profile.
 func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (*StartupTable, error) {
-	rows := StartupRows()
+	rows := StartupRows(h.cfg.StartupVariants...)
 	t := &StartupTable{Rounds: rounds}
 	for round := 1; round <= rounds; round++ {
 		for i := range rows {
@@ -224,7 +238,7 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				if err != nil {
 					return nil, err
 				}
-				u := h.pageURL + "startup?kind=" + url.QueryEscape(string(row.Kind))
+				u := h.pageURL + "startup?kind=" + url.QueryEscape(string(row.Kind)) + "&base=" + url.QueryEscape(row.Base)
 				if col == StartColdPreload {
 					u += "&preload=1"
 				}
@@ -232,15 +246,15 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				if col == StartCold {
 					stay = linger
 				}
-				r := h.visit(ctx, srv, profile, u, stay)
+				r := h.visit(ctx, srv, profile, u, stay, h.traceFile(row, col, round))
 				r.Row, r.Column, r.Round = row.ID, col, round
-				h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, col, r.summary())
+				h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, col, r.summary(row))
 				t.Runs = append(t.Runs, r)
 				h.noteVersion(row.Kind, r.Version)
 				if col == StartCold {
-					w := h.visit(ctx, srv, profile, u, 0)
+					w := h.visit(ctx, srv, profile, u, 0, h.traceFile(row, StartWarm, round))
 					w.Row, w.Column, w.Round = row.ID, StartWarm, round
-					h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, StartWarm, w.summary())
+					h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, StartWarm, w.summary(row))
 					t.Runs = append(t.Runs, w)
 				}
 				os.RemoveAll(profile)
@@ -251,22 +265,41 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 	return t, nil
 }
 
-func (r StartupRun) summary() string {
+func (r StartupRun) summary(row StartupRow) string {
 	if r.Error != "" {
 		return "FAILED: " + r.Error
 	}
 	s := fmt.Sprintf("ready %6.1f ms", r.ReadyMs)
 	if r.Wasm.Streamed > 0 {
 		s += fmt.Sprintf("  wasm: compiled %d, cache hit %d, cached %d, %d request(s)", r.Wasm.Compiled, r.Wasm.CacheHit,
-			r.Wasm.Cached, r.Requests["/module/smh.wasm"])
+			r.Wasm.Cached, r.Requests[row.wasmPath()])
 	}
 	return s
 }
 
+// traceFile is where the whole trace of a visit goes: a file in Config.StartupTraceDir for the
+// module's row, else "" (no whole trace).
+func (h *harness) traceFile(row StartupRow, col StartupColumn, round int) string {
+	if h.cfg.StartupTraceDir == "" || row.Kind != KindModule {
+		return ""
+	}
+	name := fmt.Sprintf("startup-%s-r%d.json", col, round)
+	if row.ID != StartupModule {
+		name = fmt.Sprintf("startup-%s-%s-r%d.json", row.ID, col, round)
+	}
+	return filepath.Join(h.cfg.StartupTraceDir, name)
+}
+
+// wholeTrace are the trace categories of a whole trace (Config.StartupTraceDir): the page's and the
+// Worker's requests, script evaluations and tasks (the DevTools timeline), V8's execution and
+// compilation, and the page's marks.
+var wholeTrace = []string{"devtools.timeline", "disabled-by-default-devtools.timeline", "loading", "toplevel",
+	"v8", "v8.execute", "v8.wasm", "blink.user_timing", "blink.worker", "disabled-by-default-network"}
+
 // visit starts a browser on profile, lets it settle, and opens u with tracing of the wasm code cache
 // on; it stays stay on the page after it is ready, then closes the browser gracefully (so that its
-// caches reach the disk).
-func (h *harness) visit(parent context.Context, srv *pageServer, profile, u string, stay time.Duration) (out StartupRun) {
+// caches reach the disk). With traceTo, it traces the whole timeline until ready and writes it there.
+func (h *harness) visit(parent context.Context, srv *pageServer, profile, u string, stay time.Duration, traceTo string) (out StartupRun) {
 	fail := func(format string, args ...any) StartupRun {
 		out.Error = fmt.Sprintf(format, args...)
 		return out
@@ -295,7 +328,14 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 	if err != nil {
 		return fail("tracing: %v", err)
 	}
-	if err := tr.start(ctx, "v8.wasm", "blink.user_timing"); err != nil {
+	categories := []string{"v8.wasm", "blink.user_timing"}
+	if traceTo != "" {
+		categories = wholeTrace
+		tr.mu.Lock()
+		tr.keep = true
+		tr.mu.Unlock()
+	}
+	if err := tr.start(ctx, categories...); err != nil {
 		return fail("tracing: %v", err)
 	}
 	srv.takeRequests()
@@ -369,7 +409,17 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 		return fail("tracing: %v", err)
 	}
 	out.Wasm = wasmTrace(events, out.ReadyMs)
+	if traceTo != "" {
+		if err := tr.write(traceTo); err != nil {
+			return fail("tracing: %v", err)
+		}
+	}
 	if stay > 0 {
+		if traceTo != "" {
+			tr.mu.Lock()
+			tr.keep = true
+			tr.mu.Unlock()
+		}
 		if err := tr.start(ctx, "v8.wasm", "disabled-by-default-devtools.timeline"); err != nil {
 			return fail("tracing: %v", err)
 		}
@@ -381,6 +431,11 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 			return fail("tracing: %v", err)
 		}
 		out.Wasm.Cached = wasmTrace(later, 0).Cached
+		if traceTo != "" {
+			if err := tr.write(strings.TrimSuffix(traceTo, ".json") + "-stay.json"); err != nil {
+				return fail("tracing: %v", err)
+			}
+		}
 	}
 	out.Requests = srv.takeRequests()
 	// Close gracefully, so that the HTTP cache and the code cache are on disk for the warm visit.
@@ -395,6 +450,24 @@ type tracer struct {
 	mu       sync.Mutex
 	events   []traceEvent
 	complete chan struct{}
+	// keep keeps the events as they came too, for write.
+	keep bool
+	raw  []json.RawMessage
+}
+
+// write writes the raw events kept as a trace file (Chrome's JSON trace format), and keeps no more.
+func (tr *tracer) write(name string) error {
+	tr.mu.Lock()
+	raw := tr.raw
+	tr.raw, tr.keep = nil, false
+	tr.mu.Unlock()
+	b, err := json.Marshal(struct {
+		TraceEvents []json.RawMessage `json:"traceEvents"`
+	}{raw})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(name, b, 0o644)
 }
 
 func newTracer(ctx context.Context) (*tracer, error) {
@@ -404,6 +477,9 @@ func newTracer(ctx context.Context) (*tracer, error) {
 		case *tracing.EventDataCollected:
 			tr.mu.Lock()
 			for _, v := range ev.Value {
+				if tr.keep {
+					tr.raw = append(tr.raw, json.RawMessage(v))
+				}
 				var e traceEvent
 				if json.Unmarshal(v, &e) == nil {
 					tr.events = append(tr.events, e)
@@ -509,7 +585,7 @@ func aggregateStartup(rows []StartupRow, runs []StartupRun) []StartupResult {
 				if r.Wasm.Compiled > 0 {
 					c.Compiles++
 				}
-				c.WasmRequests = max(c.WasmRequests, r.Requests["/module/smh.wasm"])
+				c.WasmRequests = max(c.WasmRequests, r.Requests[row.wasmPath()])
 			}
 			c.ReadyMs = median(collectStartup(ok, func(r StartupRun) float64 { return r.ReadyMs }))
 			if row.Kind == KindModule && len(ok) > 0 {
