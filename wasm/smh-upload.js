@@ -47,14 +47,19 @@ export function load(options = {}) {
     const urls = assets(options);
     let started;
     if (useWorker) {
-      // Compiling is most of the start-up: start it now, in the page (the
-      // browser compiles off the main thread), while the Worker boots. A
-      // Worker that cannot start (a CSP without worker-src, say) leaves the
-      // module in the page, with the same compilation; new Promise turns a
-      // synchronous throw into that fallback too.
+      // The Worker first, so that its script's fetch and its thread's start
+      // (which take the page's main thread for a moment) come before
+      // smh.wasm's bytes do. A Worker that cannot start (a CSP without
+      // worker-src, say) leaves the module in the page, with the same
+      // compilation; the executor turns a synchronous throw into a rejection.
+      const worker = new Promise((resolve) => resolve(spawnWorker(urls)));
+      // Compiling is most of the start-up: start it now, in the page, while
+      // the Worker boots (V8 validates the functions on background threads
+      // as the bytes arrive).
       const compiled = compile(urls.wasm);
       compiled.catch(() => {}); // reported by whoever runs the module
-      started = new Promise((resolve) => resolve(startWorker(urls, compiled)))
+      started = worker
+        .then((w) => startWorker(w, compiled))
         .catch(() => start({ ...urls, module: compiled.catch(() => null) }));
     } else {
       started = start(urls);
@@ -101,31 +106,34 @@ function toResult(f) {
 
 const EMPTY_PROGRESS = Object.freeze({ loaded: 0, total: 0, done: 0, failed: 0, left: 0, canceled: 0, added: 0, skipped: 0, bytesPerSecond: 0, etaSeconds: 0 });
 
-// spawnWorker starts smh-upload-worker.js. A module Worker must come from
-// the page's origin: when this file lives on another (a CDN), the browser
-// refuses the plain start with a SecurityError, and a bootstrap from a blob:
-// URL imports the Worker's file from there instead.
-function spawnWorker() {
+// spawnWorker starts smh-upload-worker.js. Its name carries the URLs of
+// smh.wasm and wasm_exec.js: the Worker reads them as soon as it runs, where
+// a message would wait for the page's main thread to forward it. A module
+// Worker must come from the page's origin: when this file lives on another
+// (a CDN), the browser refuses the plain start with a SecurityError, and a
+// bootstrap from a blob: URL imports the Worker's file from there instead.
+function spawnWorker({ wasm, exec }) {
+  const name = "smh-upload " + JSON.stringify({ wasm, exec });
   try {
-    return new Worker(new URL("./smh-upload-worker.js", import.meta.url), { type: "module" });
+    return new Worker(new URL("./smh-upload-worker.js", import.meta.url), { type: "module", name });
   } catch (err) {
     if (err?.name !== "SecurityError") throw err;
     // Not new URL(…, import.meta.url): bundlers would take that for an asset.
     const src = import.meta.url.replace(/[^/]*$/, "smh-upload-worker.js");
     const boot = URL.createObjectURL(new Blob([`import ${JSON.stringify(src)};`], { type: "text/javascript" }));
     try {
-      return new Worker(boot, { type: "module" });
+      return new Worker(boot, { type: "module", name });
     } finally {
       URL.revokeObjectURL(boot);
     }
   }
 }
 
-// startWorker runs the module in a dedicated Worker and hands it compiled,
-// the page's compilation of smh.wasm. A browser that cannot post a
-// WebAssembly.Module has the Worker fetch and compile it itself.
-function startWorker({ wasm, exec }, compiled) {
-  const worker = spawnWorker();
+// startWorker runs the module in worker, a dedicated Worker started by
+// spawnWorker, and hands it compiled, the page's compilation of smh.wasm. A
+// browser that cannot post a WebAssembly.Module has the Worker fetch and
+// compile it itself.
+function startWorker(worker, compiled) {
   const uploads = new Map();
   const pools = new WeakMap(); // slots() objects → their ids
   let nextPool = 0;
@@ -199,7 +207,6 @@ function startWorker({ wasm, exec }, compiled) {
         }
       }
     };
-    worker.postMessage({ type: "load", wasm, exec });
     compiled.then(
       (module) => {
         try {
