@@ -74,6 +74,10 @@ type Config struct {
 	// <contestant>-r<round>.cpuprofile (open it in Chrome DevTools' Performance panel). Profiling costs
 	// some main-thread time, so the figures of a profiled run are not comparable with the others.
 	ProfileDir string
+	// StartupStay is the most a cold visit of a module row stays on its page after it is ready, for V8
+	// to write its wasm code cache, which the warm visit then finds; it leaves as soon as the cache is on
+	// disk. Default DefaultStartupStay. The other rows stay 3 s.
+	StartupStay time.Duration
 	// StartupVariants are module builds (ID and ModuleDir) given start-up rows of their own, next to the
 	// module's in the same interleaved rounds: a change measured against the build it changes.
 	StartupVariants []Contestant
