@@ -81,6 +81,9 @@ type Config struct {
 	// StartupVariants are module builds (ID and ModuleDir) given start-up rows of their own, next to the
 	// module's in the same interleaved rounds: a change measured against the build it changes.
 	StartupVariants []Contestant
+	// StartupImmutable are ids of StartupVariants whose files are served with a year's max-age
+	// (immutableCache) instead of no-cache and an ETag: the warm visit then revalidates nothing.
+	StartupImmutable []string
 	// StartupTraceDir, when set, receives Chromium's whole trace of each of the module's start-up visits,
 	// startup-<column>-r<round>.json, and of the code cache's events while a cold visit stays on the page,
 	// startup-cold-r<round>-stay.json (open them in Perfetto or DevTools' Performance panel): the page's and
@@ -372,6 +375,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	pages := pageHandler(filepath.Join(cfg.WorkDir, "site"), cfg.COSSDK)
+	for _, id := range cfg.StartupImmutable {
+		pages.immutable["module-"+id] = true
+	}
 	srv := &http.Server{Handler: pages, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()

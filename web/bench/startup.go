@@ -70,14 +70,22 @@ const (
 // StartupRows are the rows: the bare page, cos-js-sdk-v5 and this module, then a row for each of
 // variants' builds (Config.StartupVariants), visited in the same rounds.
 func StartupRows(variants ...Contestant) []StartupRow {
+	return startupRows(variants, nil)
+}
+
+// startupRows are StartupRows, the rows of variants in immutable named so.
+func startupRows(variants []Contestant, immutable []string) []StartupRow {
 	rows := []StartupRow{
 		{ID: StartupBare, Name: "bare page (no uploader)", Kind: KindBare},
 		{ID: StartupCOS, Name: "cos-js-sdk-v5 " + COSSDKVersion + " (new COS)", Kind: KindCOS},
 		{ID: StartupModule, Name: "smh-upload (await load(), Worker)", Kind: KindModule, Base: "/module"},
 	}
 	for _, v := range variants {
-		rows = append(rows, StartupRow{ID: v.ID, Name: "variant " + v.ID + ": smh-upload (await load(), Worker)", Kind: KindModule,
-			Base: "/module-" + v.ID})
+		name := "variant " + v.ID + ": smh-upload (await load(), Worker)"
+		if slices.Contains(immutable, v.ID) {
+			name += ", files served with a year's max-age"
+		}
+		rows = append(rows, StartupRow{ID: v.ID, Name: name, Kind: KindModule, Base: "/module-" + v.ID})
 	}
 	return rows
 }
@@ -234,7 +242,7 @@ func readmePreloads(base string) string {
 // cold visit in a fresh profile, the warm visit on that profile, and a cold visit with preloads in
 // another fresh profile.
 func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (*StartupTable, error) {
-	rows := StartupRows(h.cfg.StartupVariants...)
+	rows := startupRows(h.cfg.StartupVariants, h.cfg.StartupImmutable)
 	t := &StartupTable{Rounds: rounds, Stay: cmp.Or(h.cfg.StartupStay, DefaultStartupStay)}
 	for round := 1; round <= rounds; round++ {
 		for i := range rows {

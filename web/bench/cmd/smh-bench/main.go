@@ -45,6 +45,7 @@ func run() error {
 	rounds := flag.Int("rounds", atoi(defRounds, 3), "rounds; each runs every contestant once, in a fresh browser (env BENCH_ROUNDS)")
 	startup := flag.Int("startup", atoi(defStartup, 5), "rounds of the start-up table, each visiting every start-up row cold, cold with preloads and warm; 0: none (env BENCH_STARTUP)")
 	startupStay := flag.Duration("startup-stay", bench.DefaultStartupStay, "the most a module's cold start-up visit stays on the page for V8 to write its wasm code cache (it leaves once the cache is on disk)")
+	startupImmutable := flag.String("startup-immutable", "", "with -only startup: comma-separated -variants names whose files are served with a year's max-age instead of no-cache and an ETag")
 	startupTrace := flag.String("startup-trace", "", "write Chromium's whole trace of each of the module's start-up visits into this directory (startup-<column>-r<round>.json, for Perfetto); the traced figures are not comparable")
 	only := flag.String("only", "", "comma-separated contestant ids to run (default: "+ids(bench.Contestants())+"; also "+ids(bench.Extras())+"); startup alone: only the start-up table")
 	dist := flag.String("dist", "wasm/dist", "the built module (make wasm)")
@@ -113,7 +114,8 @@ func run() error {
 	}
 	cfg := bench.Config{Link: link, Size: size, Rounds: *rounds, Chromium: *chromium, ModuleDir: *dist, COSSDK: *sdk,
 		WorkDir: *work, Contestants: cs, ProfileDir: *profile, RunTimeout: *timeout, StartupRounds: *startup,
-		StartupTraceDir: *startupTrace, StartupStay: *startupStay, StartupVariants: startupVariants}
+		StartupTraceDir: *startupTrace, StartupStay: *startupStay,
+		StartupImmutable: splitList(*startupImmutable), StartupVariants: startupVariants}
 	if !*quiet {
 		start := time.Now()
 		cfg.Logf = func(format string, args ...any) {
@@ -188,4 +190,12 @@ func atoi(s string, def int) int {
 		return n
 	}
 	return def
+}
+
+// splitList is the comma-separated items of s, none when s is empty.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
