@@ -59,7 +59,10 @@ export async function start({ wasm, exec, module }) {
   }
 }
 
-/** compile fetches and compiles smh.wasm, streaming when the server sends application/wasm. */
+/**
+ * compile fetches and compiles smh.wasm, streaming when the server sends application/wasm. The page
+ * uses its twin in smh-upload.js, which starts before this file has arrived.
+ */
 export async function compile(url) {
   const response = await fetch(url);
   if (!response.ok) {

@@ -1,9 +1,37 @@
 // smh-upload-worker.js: the entry of the dedicated Worker that smh-upload.js
 // starts with new Worker(new URL("./smh-upload-worker.js", import.meta.url),
-// { type: "module" }), which bundlers follow, copy and fingerprint. It runs
-// the module off the page's main thread and is not part of the API.
+// { type: "module", name }), which bundlers follow, copy and fingerprint. It
+// runs the module off the page's main thread and is not part of the API.
+//
+// The Worker's name carries the URLs of smh.wasm and wasm_exec.js, which it
+// can read as soon as this file runs: it then fetches wasm_exec.js, its own
+// code (smh-upload-run.js and what that imports) and IndexedDB's records all
+// at once. Static imports would fetch its code one file after the other
+// before this file ran, and a message from the page would arrive only when
+// the page's main thread, busy decoding smh.wasm, got to forwarding it.
 
-import { ERROR_FIELDS, start } from "./smh-upload-run.js";
+const files = readName(self.name);
+// A dynamic import: this file runs before smh-upload-run.js has arrived.
+const runner = import("./smh-upload-run.js");
+// Fetched alongside rather than after smh-upload-run.js, which imports it
+// (the module map fetches a file once).
+import("./smh-upload-folders.js").catch(() => {}); // reported through runner
+// Loaded now; start() imports it again and finds it done. The URL is an asset
+// (bundlers copy it as a file), not a module to bundle.
+if (files) import(/* webpackIgnore: true */ /* @vite-ignore */ files.exec).catch(() => {}); // start() reports it
+let ERROR_FIELDS = [];
+runner.then((m) => (ERROR_FIELDS = m.ERROR_FIELDS), () => {});
+
+// readName returns the module's files that smh-upload.js put in the Worker's
+// name ("smh-upload {json}"), or null when the name does not hold them.
+function readName(name) {
+  try {
+    const { wasm, exec } = JSON.parse(name.replace(/^smh-upload /, ""));
+    return typeof wasm === "string" && typeof exec === "string" ? { wasm, exec } : null;
+  } catch {
+    return null;
+  }
+}
 
 // serveWorker serves the page's messages with the module run here. The File
 // or Blob arrives structured-cloned (a handle: no bytes are copied), and
@@ -31,9 +59,16 @@ function serveWorker() {
     return out;
   }
 
-  let smhP;
   let gotModule;
   const module = new Promise((resolve) => (gotModule = resolve));
+  // Go's start needs the compiled module from the page; everything else starts now.
+  const smhP = files
+    ? runner.then(({ start }) => start({ wasm: files.wasm, exec: files.exec, module }))
+    : Promise.reject(new Error("smh-upload: the Worker was started without its files (start it with smh-upload.js)"));
+  smhP.then(
+    (smh) => self.postMessage({ type: "ready", version: smh.version, memory: smh.memoryBytes }),
+    (err) => self.postMessage({ type: "failed", err: errorFields(err) }),
+  );
   const tasks = new Map();
   const queues = new Map();
   const flushes = new Map(); // a queue's id → the sender of its pending file events
@@ -67,14 +102,6 @@ function serveWorker() {
     const m = e.data;
     if (m.type === "module") {
       gotModule(m.module); // compiled by the page, or null: compile it here
-      return;
-    }
-    if (m.type === "load") {
-      smhP = start({ wasm: m.wasm, exec: m.exec, module });
-      smhP.then(
-        (smh) => self.postMessage({ type: "ready", version: smh.version, memory: smh.memoryBytes }),
-        (err) => self.postMessage({ type: "failed", err: errorFields(err) }),
-      );
       return;
     }
     const smh = await smhP;

@@ -19,10 +19,35 @@
 // Vite and webpack find, copy and fingerprint exactly these forms, and a
 // browser resolves them next to this file when it is served unbundled.
 
-import { ERROR_FIELDS, checkSlots, compile, start } from "./smh-upload-run.js";
-import { checkQueueOptions, frontQueue } from "./smh-upload-folders.js";
-
+// No static imports: a page's import of this file would wait for them, one
+// round trip after this file, before load() could start. load() fetches
+// them while smh.wasm downloads and compiles, and resolves once they are in.
+let run; // smh-upload-run.js, once loaded
+let folders; // smh-upload-folders.js, once loaded
 let loading;
+
+// loadParts loads the files that the API needs besides this one.
+function loadParts() {
+  return Promise.all([import("./smh-upload-run.js"), import("./smh-upload-folders.js")]).then(([r, f]) => {
+    run = r;
+    folders = f;
+  });
+}
+
+// compile fetches and compiles smh.wasm, streaming when the server sends
+// application/wasm. It is smh-upload-run.js's compile, which the page must
+// start before that file has arrived.
+async function compile(url) {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`smh-upload: fetching ${url}: HTTP ${response.status}`);
+  }
+  if (WebAssembly.compileStreaming && response.headers.get("content-type")?.startsWith("application/wasm")) {
+    return WebAssembly.compileStreaming(response);
+  }
+  // A server that does not send application/wasm: compile from the bytes.
+  return WebAssembly.compile(await response.arrayBuffer());
+}
 
 // assets resolves the module's files: the defaults next to this file, or the
 // overrides, which resolve against the default's folder (next to this file
@@ -45,19 +70,28 @@ export function load(options = {}) {
   if (!loading) {
     const useWorker = options.worker !== false && typeof Worker === "function" && typeof window === "object";
     const urls = assets(options);
+    const parts = loadParts();
     let started;
     if (useWorker) {
-      // Compiling is most of the start-up: start it now, in the page (the
-      // browser compiles off the main thread), while the Worker boots. A
-      // Worker that cannot start (a CSP without worker-src, say) leaves the
-      // module in the page, with the same compilation; new Promise turns a
-      // synchronous throw into that fallback too.
+      // The Worker first, so that its script's fetch and its thread's start
+      // (which take the page's main thread for a moment) come before
+      // smh.wasm's bytes do. A Worker that cannot start (a CSP without
+      // worker-src, say) leaves the module in the page, with the same
+      // compilation; the executor turns a synchronous throw into a rejection.
+      const worker = new Promise((resolve) => resolve(spawnWorker(urls)));
+      // Compiling is most of the start-up: start it now, in the page, while
+      // the Worker boots (V8 validates the functions on background threads
+      // as the bytes arrive).
       const compiled = compile(urls.wasm);
       compiled.catch(() => {}); // reported by whoever runs the module
-      started = new Promise((resolve) => resolve(startWorker(urls, compiled)))
-        .catch(() => start({ ...urls, module: compiled.catch(() => null) }));
+      started = worker
+        .then((w) => Promise.all([startWorker(w, compiled), parts]))
+        .then(([api]) => api)
+        .catch(() => parts.then(() => run.start({ ...urls, module: compiled.catch(() => null) })));
     } else {
-      started = start(urls);
+      const compiled = compile(urls.wasm);
+      compiled.catch(() => {}); // reported by start
+      started = parts.then(() => run.start({ ...urls, module: compiled }));
     }
     loading = started.catch((err) => {
       loading = undefined; // let a later call try again
@@ -90,7 +124,7 @@ function resumeRecords() {
 function toError(f) {
   const err = f.name === "TypeError" ? new TypeError(f.message) : new Error(f.message);
   if (f.name !== "TypeError") err.name = f.name;
-  for (const k of ERROR_FIELDS) if (k in f) err[k] = f[k];
+  for (const k of run?.ERROR_FIELDS ?? []) if (k in f) err[k] = f[k];
   return err;
 }
 
@@ -101,31 +135,34 @@ function toResult(f) {
 
 const EMPTY_PROGRESS = Object.freeze({ loaded: 0, total: 0, done: 0, failed: 0, left: 0, canceled: 0, added: 0, skipped: 0, bytesPerSecond: 0, etaSeconds: 0 });
 
-// spawnWorker starts smh-upload-worker.js. A module Worker must come from
-// the page's origin: when this file lives on another (a CDN), the browser
-// refuses the plain start with a SecurityError, and a bootstrap from a blob:
-// URL imports the Worker's file from there instead.
-function spawnWorker() {
+// spawnWorker starts smh-upload-worker.js. Its name carries the URLs of
+// smh.wasm and wasm_exec.js: the Worker reads them as soon as it runs, where
+// a message would wait for the page's main thread to forward it. A module
+// Worker must come from the page's origin: when this file lives on another
+// (a CDN), the browser refuses the plain start with a SecurityError, and a
+// bootstrap from a blob: URL imports the Worker's file from there instead.
+function spawnWorker({ wasm, exec }) {
+  const name = "smh-upload " + JSON.stringify({ wasm, exec });
   try {
-    return new Worker(new URL("./smh-upload-worker.js", import.meta.url), { type: "module" });
+    return new Worker(new URL("./smh-upload-worker.js", import.meta.url), { type: "module", name });
   } catch (err) {
     if (err?.name !== "SecurityError") throw err;
     // Not new URL(…, import.meta.url): bundlers would take that for an asset.
     const src = import.meta.url.replace(/[^/]*$/, "smh-upload-worker.js");
     const boot = URL.createObjectURL(new Blob([`import ${JSON.stringify(src)};`], { type: "text/javascript" }));
     try {
-      return new Worker(boot, { type: "module" });
+      return new Worker(boot, { type: "module", name });
     } finally {
       URL.revokeObjectURL(boot);
     }
   }
 }
 
-// startWorker runs the module in a dedicated Worker and hands it compiled,
-// the page's compilation of smh.wasm. A browser that cannot post a
-// WebAssembly.Module has the Worker fetch and compile it itself.
-function startWorker({ wasm, exec }, compiled) {
-  const worker = spawnWorker();
+// startWorker runs the module in worker, a dedicated Worker started by
+// spawnWorker, and hands it compiled, the page's compilation of smh.wasm. A
+// browser that cannot post a WebAssembly.Module has the Worker fetch and
+// compile it itself.
+function startWorker(worker, compiled) {
   const uploads = new Map();
   const pools = new WeakMap(); // slots() objects → their ids
   let nextPool = 0;
@@ -199,7 +236,6 @@ function startWorker({ wasm, exec }, compiled) {
         }
       }
     };
-    worker.postMessage({ type: "load", wasm, exec });
     compiled.then(
       (module) => {
         try {
@@ -215,7 +251,7 @@ function startWorker({ wasm, exec }, compiled) {
   // slots(n) is the Worker's pool of n part slots, known here by an id:
   // the Worker makes its pool when an upload first names it.
   function slots(n) {
-    const s = Object.freeze({ size: checkSlots(n) });
+    const s = Object.freeze({ size: run.checkSlots(n) });
     pools.set(s, ++nextPool);
     return s;
   }
@@ -224,7 +260,7 @@ function startWorker({ wasm, exec }, compiled) {
   // walks what add() takes (Files cross as handles: no bytes are copied),
   // and progress crosses at the queue's coalesced rate only.
   function queue(options) {
-    checkQueueOptions(options);
+    folders.checkQueueOptions(options);
     const { onProgress, onFile, getAccessToken, signal, ...data } = options;
     const id = ++nextID;
     const rec = { onProgress, onFile, getAccessToken, waits: new Map(), progress: EMPTY_PROGRESS, gen: 0, done: null, doneGen: -1 };
@@ -243,7 +279,7 @@ function startWorker({ wasm, exec }, compiled) {
       else signal.addEventListener("abort", () => cancel().catch(() => {}), { once: true });
     }
     worker.postMessage({ type: "queue", id, options: data, callbacks: { file: !!onFile, token: !!getAccessToken } });
-    return frontQueue({
+    return folders.frontQueue({
       add(list) {
         rec.gen++;
         return ask("qadd", { items: list });

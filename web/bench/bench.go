@@ -78,6 +78,22 @@ type Config struct {
 	// <contestant>-r<round>.cpuprofile (open it in Chrome DevTools' Performance panel). Profiling costs
 	// some main-thread time, so the figures of a profiled run are not comparable with the others.
 	ProfileDir string
+	// StartupStay is the most a cold visit of a module row stays on its page after it is ready, for V8
+	// to write its wasm code cache, which the warm visit then finds; it leaves as soon as the cache is on
+	// disk. Default DefaultStartupStay. The other rows stay 3 s.
+	StartupStay time.Duration
+	// StartupVariants are module builds (ID and ModuleDir) given start-up rows of their own, next to the
+	// module's in the same interleaved rounds: a change measured against the build it changes.
+	StartupVariants []Contestant
+	// StartupImmutable are ids of StartupVariants whose files are served with a year's max-age
+	// (immutableCache) instead of no-cache and an ETag: the warm visit then revalidates nothing.
+	StartupImmutable []string
+	// StartupTraceDir, when set, receives Chromium's whole trace of each of the module's start-up visits,
+	// startup-<column>-r<round>.json, and of the code cache's events while a cold visit stays on the page,
+	// startup-cold-r<round>-stay.json (open them in Perfetto or DevTools' Performance panel): the page's and
+	// the Worker's requests, scripts, tasks and V8's compilation on one clock. Tracing that much costs
+	// time, so the figures of a traced run are not comparable with the others.
+	StartupTraceDir string
 }
 
 // Report is the outcome of Run.
@@ -298,7 +314,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The modules, copied (module/ is Config.ModuleDir, module-<id>/ a contestant's own), and the size.
 	sites := map[string]string{"module": cfg.ModuleDir}
-	for _, c := range cfg.Contestants {
+	for _, c := range append(slices.Clone(cfg.Contestants), cfg.StartupVariants...) {
 		if c.ModuleDir != "" {
 			sites["module-"+c.ID] = c.ModuleDir
 		}
@@ -368,6 +384,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	pages := pageHandler(filepath.Join(cfg.WorkDir, "site"), cfg.COSSDK)
+	for _, id := range cfg.StartupImmutable {
+		pages.immutable["module-"+id] = true
+	}
 	srv := &http.Server{Handler: pages, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()

@@ -3,10 +3,16 @@
 package bench
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Each contestant's page gets the preload hints that the README asks of a
@@ -23,4 +29,57 @@ func TestPagePreloads(t *testing.T) {
 	assert.Equal(t, string(index), get(`{"kind":"xhr"}`))
 	assert.Equal(t, string(index), get(""))
 	assert.NotContains(t, get(`{"kind":"module","moduleBase":"\"><script>x</script>"}`), "<script>x", "the base is escaped")
+}
+
+// A variant's start-up page loads the module from the variant's folder, and the folders named
+// immutable are served with a year's max-age instead of the static handler's no-cache and ETag
+// revalidation, for 200s and for the 304s that a conditional request still gets.
+func TestStartupVariantPages(t *testing.T) {
+	site := t.TempDir()
+	for _, dir := range []string{"module", "module-a", "module-b"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(site, dir), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(site, dir, "smh-upload.js"), []byte("export {};\n"), 0o644))
+	}
+	srv := pageHandler(site, filepath.Join(site, "missing-cos.js"))
+	srv.immutable["module-b"] = true
+	get := func(path string, header ...string) *http.Response {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			r.Header.Set(header[i], header[i+1])
+		}
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		return w.Result()
+	}
+
+	page, err := io.ReadAll(get("/startup?kind=module&base=%2Fmodule-a").Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `import { load } from "/module-a/smh-upload.js";`)
+	page, err = io.ReadAll(get("/startup?kind=module").Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `import { load } from "/module/smh-upload.js";`, "no base: the module's own folder")
+
+	plain := get("/module-a/smh-upload.js")
+	require.Equal(t, http.StatusOK, plain.StatusCode)
+	assert.Equal(t, "no-cache", plain.Header.Get("Cache-Control"))
+	imm := get("/module-b/smh-upload.js")
+	require.Equal(t, http.StatusOK, imm.StatusCode)
+	assert.Equal(t, immutableCache, imm.Header.Get("Cache-Control"))
+	again := get("/module-b/smh-upload.js", "If-None-Match", imm.Header.Get("ETag"))
+	assert.Equal(t, http.StatusNotModified, again.StatusCode)
+	assert.Equal(t, immutableCache, again.Header.Get("Cache-Control"))
+	assert.Equal(t, map[string]int{"/startup": 2, "/module-a/smh-upload.js": 1, "/module-b/smh-upload.js": 2}, srv.takeRequests())
+}
+
+// The start-up table has a row per variant, after the module's, loading from the variant's folder.
+func TestStartupRows(t *testing.T) {
+	rows := startupRows([]Contestant{{ID: "a", ModuleDir: "x"}, {ID: "b", ModuleDir: "y"}}, []string{"b"})
+	require.Len(t, rows, 5)
+	assert.Equal(t, []string{StartupBare, StartupCOS, StartupModule, "a", "b"}, []string{rows[0].ID, rows[1].ID, rows[2].ID, rows[3].ID, rows[4].ID})
+	assert.Equal(t, "/module", rows[2].Base)
+	assert.Equal(t, "/module-a", rows[3].Base)
+	assert.Equal(t, "/module-b/smh.wasm", rows[4].wasmPath())
+	assert.NotContains(t, rows[3].Name, "max-age")
+	assert.Contains(t, rows[4].Name, "max-age")
+	assert.Equal(t, StartupRows(), startupRows(nil, nil))
 }

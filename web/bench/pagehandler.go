@@ -24,6 +24,35 @@ type pageServer struct {
 	http.Handler
 	mu       sync.Mutex
 	requests map[string]int
+	// immutable are the module folders (module-<id>) served with a year's max-age instead of the
+	// static handler's no-cache: a returning visitor's browser then asks nothing before it runs them.
+	immutable map[string]bool
+}
+
+// immutableCache is the Cache-Control of the files in pageServer.immutable: what a site whose file
+// names carry a hash of their contents (a bundler's output) can send.
+const immutableCache = "public, max-age=31536000, immutable"
+
+// cacheControlWriter sets Cache-Control to cc just before the headers go out, over the handler's own.
+type cacheControlWriter struct {
+	http.ResponseWriter
+	cc    string
+	wrote bool
+}
+
+func (w *cacheControlWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		w.Header().Set("Cache-Control", w.cc)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *cacheControlWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // takeRequests returns the requests per path since the last call, and starts counting afresh.
@@ -44,6 +73,7 @@ func pageHandler(siteDir, cosSDK string) *pageServer {
 	if err != nil {
 		panic(err) // embedded above
 	}
+	s := &pageServer{requests: map[string]int{}, immutable: map[string]bool{}}
 	mux := http.NewServeMux()
 	page, modules := http.FileServerFS(sub), web.StaticHandler(os.DirFS(siteDir))
 	index, err := fs.ReadFile(sub, "index.html")
@@ -57,6 +87,9 @@ func pageHandler(siteDir, cosSDK string) *pageServer {
 			return
 		}
 		if strings.HasPrefix(r.URL.Path, "/module/") || strings.HasPrefix(r.URL.Path, "/module-") {
+			if site, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); s.immutable[site] {
+				w = &cacheControlWriter{ResponseWriter: w, cc: immutableCache}
+			}
 			modules.ServeHTTP(w, r)
 			return
 		}
@@ -65,14 +98,17 @@ func pageHandler(siteDir, cosSDK string) *pageServer {
 	mux.HandleFunc("/startup", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(startupPage(Kind(q.Get("kind")), q.Get("preload") == "1"))
+		base := q.Get("base")
+		if base == "" {
+			base = "/module"
+		}
+		w.Write(startupPage(Kind(q.Get("kind")), base, q.Get("preload") == "1"))
 	})
 	// cos-js-sdk-v5 as a static host would serve it: revalidated by its modification time.
 	mux.HandleFunc("/cos/cos-js-sdk-v5.min.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFile(w, r, cosSDK)
 	})
-	s := &pageServer{requests: map[string]int{}}
 	s.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests[r.URL.Path]++

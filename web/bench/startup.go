@@ -15,12 +15,14 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 
@@ -40,7 +42,8 @@ const (
 	// StartColdPreload: a fresh profile, the page with the README's preload tags.
 	StartColdPreload StartupColumn = "cold-preload"
 	// StartWarm: the cold page again, in a new browser on the cold visit's profile (its HTTP cache
-	// and code cache on disk): a returning visitor.
+	// and code cache on disk): a returning visitor, whose first visit lasted long enough for V8 to
+	// write its wasm code cache (Config.StartupStay).
 	StartWarm StartupColumn = "warm"
 )
 
@@ -52,6 +55,9 @@ type StartupRow struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	Kind Kind   `json:"kind"`
+	// Base, for a module row, is the folder the page loads the module from: /module (Config.ModuleDir),
+	// or a variant's /module-<id>.
+	Base string `json:"base,omitempty"`
 }
 
 // Start-up row ids.
@@ -61,19 +67,41 @@ const (
 	StartupModule = "module"
 )
 
-// StartupRows are the rows: the bare page, cos-js-sdk-v5 and this module.
-func StartupRows() []StartupRow {
-	return []StartupRow{
-		{ID: StartupBare, Name: "bare page (no uploader)", Kind: KindBare},
-		{ID: StartupCOS, Name: "cos-js-sdk-v5 " + COSSDKVersion + " (new COS)", Kind: KindCOS},
-		{ID: StartupModule, Name: "smh-upload (await load(), Worker)", Kind: KindModule},
-	}
+// StartupRows are the rows: the bare page, cos-js-sdk-v5 and this module, then a row for each of
+// variants' builds (Config.StartupVariants), visited in the same rounds.
+func StartupRows(variants ...Contestant) []StartupRow {
+	return startupRows(variants, nil)
 }
 
-// linger is how long a cold visit stays on the page after it is ready, before its browser closes and
-// the warm visit starts on its profile: V8 hands the compiled module to Chromium's code cache only
-// after it has run for a while (a timer after its last tier-up), as a visitor's page would.
+// startupRows are StartupRows, the rows of variants in immutable named so.
+func startupRows(variants []Contestant, immutable []string) []StartupRow {
+	rows := []StartupRow{
+		{ID: StartupBare, Name: "bare page (no uploader)", Kind: KindBare},
+		{ID: StartupCOS, Name: "cos-js-sdk-v5 " + COSSDKVersion + " (new COS)", Kind: KindCOS},
+		{ID: StartupModule, Name: "smh-upload (await load(), Worker)", Kind: KindModule, Base: "/module"},
+	}
+	for _, v := range variants {
+		name := "variant " + v.ID + ": smh-upload (await load(), Worker)"
+		if slices.Contains(immutable, v.ID) {
+			name += ", files served with a year's max-age"
+		}
+		rows = append(rows, StartupRow{ID: v.ID, Name: name, Kind: KindModule, Base: "/module-" + v.ID})
+	}
+	return rows
+}
+
+// wasmPath is the path of the row's smh.wasm on the page server.
+func (row StartupRow) wasmPath() string { return row.Base + "/smh.wasm" }
+
+// linger is how long a cold visit of a row without wasm stays on the page after it is ready, before
+// its browser closes and the warm visit starts on its profile.
 const linger = 3 * time.Second
+
+// DefaultStartupStay is Config.StartupStay's default. V8 hands a compiled module to Chromium's code
+// cache only once it has tiered up functions (TurboFan) and then compiled nothing new for a while, a
+// timer that Chromium 156 ran 15 to 30 s after the page's start here (never within 10 s), later on a
+// busy machine.
+const DefaultStartupStay = 60 * time.Second
 
 // ResourceTiming is when one file of the page arrived, in ms since navigation start (the Worker's
 // figures moved onto the page's clock).
@@ -112,6 +140,9 @@ type StartupRun struct {
 	Requests map[string]int `json:"requests"`
 	Wasm     WasmTrace      `json:"wasm"`
 	Version  string         `json:"version,omitempty"` // the module's or the SDK's
+	// StayMs is how long a cold visit stayed on the page after it was ready: linger, or for a module
+	// row until V8's code cache was on disk (at most Config.StartupStay).
+	StayMs float64 `json:"stayMs,omitempty"`
 }
 
 // pageResource is a PerformanceResourceTiming entry as the start-up page hands it over.
@@ -147,16 +178,19 @@ type StartupResult struct {
 
 // StartupTable is the outcome of the start-up rounds.
 type StartupTable struct {
-	Rounds int             `json:"rounds"`
-	Rows   []StartupResult `json:"rows"`
-	Runs   []StartupRun    `json:"runs"`
+	Rounds int `json:"rounds"`
+	// Stay is the most a module's cold visit stayed for V8's code cache (Config.StartupStay).
+	Stay time.Duration   `json:"stay"`
+	Rows []StartupResult `json:"rows"`
+	Runs []StartupRun    `json:"runs"`
 }
 
-// startupPage is the start-up page of an uploader of kind: the README's first example for the module,
+// startupPage is the start-up page of an uploader of kind: the README's first example for the module
+// in folder base,
 // a script tag and new COS() for cos-js-sdk-v5, nothing for the bare page; with preload, the README's
 // preload tags. All three run the same inline module script around their uploader.
-func startupPage(kind Kind, preload bool) []byte {
-	const base, cosSDK = "/module", "/cos/cos-js-sdk-v5.min.js"
+func startupPage(kind Kind, base string, preload bool) []byte {
+	const cosSDK = "/cos/cos-js-sdk-v5.min.js"
 	var head, imports, setup string
 	switch kind {
 	case KindModule:
@@ -208,8 +242,8 @@ func readmePreloads(base string) string {
 // cold visit in a fresh profile, the warm visit on that profile, and a cold visit with preloads in
 // another fresh profile.
 func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (*StartupTable, error) {
-	rows := StartupRows()
-	t := &StartupTable{Rounds: rounds}
+	rows := startupRows(h.cfg.StartupVariants, h.cfg.StartupImmutable)
+	t := &StartupTable{Rounds: rounds, Stay: cmp.Or(h.cfg.StartupStay, DefaultStartupStay)}
 	for round := 1; round <= rounds; round++ {
 		for i := range rows {
 			row := rows[(i+round-1)%len(rows)]
@@ -224,23 +258,27 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				if err != nil {
 					return nil, err
 				}
-				u := h.pageURL + "startup?kind=" + url.QueryEscape(string(row.Kind))
+				u := h.pageURL + "startup?kind=" + url.QueryEscape(string(row.Kind)) + "&base=" + url.QueryEscape(row.Base)
 				if col == StartColdPreload {
 					u += "&preload=1"
 				}
 				var stay time.Duration
-				if col == StartCold {
+				switch {
+				case col != StartCold:
+				case row.Kind == KindModule:
+					stay = cmp.Or(h.cfg.StartupStay, DefaultStartupStay)
+				default:
 					stay = linger
 				}
-				r := h.visit(ctx, srv, profile, u, stay)
+				r := h.visit(ctx, srv, profile, u, stay, row.Kind == KindModule, h.traceFile(row, col, round))
 				r.Row, r.Column, r.Round = row.ID, col, round
-				h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, col, r.summary())
+				h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, col, r.summary(row))
 				t.Runs = append(t.Runs, r)
 				h.noteVersion(row.Kind, r.Version)
 				if col == StartCold {
-					w := h.visit(ctx, srv, profile, u, 0)
+					w := h.visit(ctx, srv, profile, u, 0, false, h.traceFile(row, StartWarm, round))
 					w.Row, w.Column, w.Round = row.ID, StartWarm, round
-					h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, StartWarm, w.summary())
+					h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, StartWarm, w.summary(row))
 					t.Runs = append(t.Runs, w)
 				}
 				os.RemoveAll(profile)
@@ -251,22 +289,43 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 	return t, nil
 }
 
-func (r StartupRun) summary() string {
+func (r StartupRun) summary(row StartupRow) string {
 	if r.Error != "" {
 		return "FAILED: " + r.Error
 	}
 	s := fmt.Sprintf("ready %6.1f ms", r.ReadyMs)
 	if r.Wasm.Streamed > 0 {
 		s += fmt.Sprintf("  wasm: compiled %d, cache hit %d, cached %d, %d request(s)", r.Wasm.Compiled, r.Wasm.CacheHit,
-			r.Wasm.Cached, r.Requests["/module/smh.wasm"])
+			r.Wasm.Cached, r.Requests[row.wasmPath()])
 	}
 	return s
 }
 
+// traceFile is where the whole trace of a visit goes: a file in Config.StartupTraceDir for the
+// module's row, else "" (no whole trace).
+func (h *harness) traceFile(row StartupRow, col StartupColumn, round int) string {
+	if h.cfg.StartupTraceDir == "" || row.Kind != KindModule {
+		return ""
+	}
+	name := fmt.Sprintf("startup-%s-r%d.json", col, round)
+	if row.ID != StartupModule {
+		name = fmt.Sprintf("startup-%s-%s-r%d.json", row.ID, col, round)
+	}
+	return filepath.Join(h.cfg.StartupTraceDir, name)
+}
+
+// wholeTrace are the trace categories of a whole trace (Config.StartupTraceDir): the page's and the
+// Worker's requests, script evaluations and tasks (the DevTools timeline), V8's execution and
+// compilation, and the page's marks.
+var wholeTrace = []string{"devtools.timeline", "disabled-by-default-devtools.timeline", "loading", "toplevel",
+	"v8", "v8.execute", "v8.wasm", "blink.user_timing", "blink.worker", "disabled-by-default-network"}
+
 // visit starts a browser on profile, lets it settle, and opens u with tracing of the wasm code cache
-// on; it stays stay on the page after it is ready, then closes the browser gracefully (so that its
-// caches reach the disk).
-func (h *harness) visit(parent context.Context, srv *pageServer, profile, u string, stay time.Duration) (out StartupRun) {
+// on; it stays stay on the page after it is ready (with untilCached, only until the profile holds a
+// wasm code cache entry), then closes the browser gracefully (so that its caches reach the disk).
+// With traceTo, it traces the whole timeline until ready and writes it there.
+func (h *harness) visit(parent context.Context, srv *pageServer, profile, u string, stay time.Duration, untilCached bool,
+	traceTo string) (out StartupRun) {
 	fail := func(format string, args ...any) StartupRun {
 		out.Error = fmt.Sprintf(format, args...)
 		return out
@@ -279,7 +338,14 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 	defer cancelB()
 	ctx, cancelT := context.WithTimeout(bctx, 2*time.Minute)
 	defer cancelT()
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		// As for the uploads (runOne): chromedp enables DevTools' network domain, whose agent keeps a
+		// copy of every response body it sees; for smh.wasm's 5 MB that took the page's main thread
+		// ~40 ms between the end of the compile and the Worker's message in a trace. A user's browser
+		// does none of that.
+		_, err := cdp.Call(ctx, t, network.Disable, cdp.Empty{})
+		return err
+	})); err != nil {
 		return fail("start the browser: %v", err)
 	}
 	if p := chromedp.FromContext(ctx).Browser.Process(); p != nil {
@@ -295,7 +361,14 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 	if err != nil {
 		return fail("tracing: %v", err)
 	}
-	if err := tr.start(ctx, "v8.wasm", "blink.user_timing"); err != nil {
+	categories := []string{"v8.wasm", "blink.user_timing"}
+	if traceTo != "" {
+		categories = wholeTrace
+		tr.mu.Lock()
+		tr.keep = true
+		tr.mu.Unlock()
+	}
+	if err := tr.start(ctx, categories...); err != nil {
 		return fail("tracing: %v", err)
 	}
 	srv.takeRequests()
@@ -369,18 +442,37 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 		return fail("tracing: %v", err)
 	}
 	out.Wasm = wasmTrace(events, out.ReadyMs)
+	if traceTo != "" {
+		if err := tr.write(traceTo); err != nil {
+			return fail("tracing: %v", err)
+		}
+	}
 	if stay > 0 {
+		if traceTo != "" {
+			tr.mu.Lock()
+			tr.keep = true
+			tr.mu.Unlock()
+		}
 		if err := tr.start(ctx, "v8.wasm", "disabled-by-default-devtools.timeline"); err != nil {
 			return fail("tracing: %v", err)
 		}
-		if err := chromedp.Do(ctx, chromedp.Sleep(stay)); err != nil {
-			return fail("stay: %v", err)
+		stayed := time.Now()
+		for time.Since(stayed) < stay && !(untilCached && hasWasmCache(profile)) {
+			if err := chromedp.Do(ctx, chromedp.Sleep(min(200*time.Millisecond, stay-time.Since(stayed)))); err != nil {
+				return fail("stay: %v", err)
+			}
 		}
+		out.StayMs = float64(time.Since(stayed).Microseconds()) / 1000
 		later, err := tr.stop(ctx)
 		if err != nil {
 			return fail("tracing: %v", err)
 		}
 		out.Wasm.Cached = wasmTrace(later, 0).Cached
+		if traceTo != "" {
+			if err := tr.write(strings.TrimSuffix(traceTo, ".json") + "-stay.json"); err != nil {
+				return fail("tracing: %v", err)
+			}
+		}
 	}
 	out.Requests = srv.takeRequests()
 	// Close gracefully, so that the HTTP cache and the code cache are on disk for the warm visit.
@@ -390,11 +482,44 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 	return out
 }
 
+// hasWasmCache reports whether Chromium's wasm code cache in profile holds an entry: a data file
+// beside the cache's index, which Chromium writes when V8 hands it a module.
+func hasWasmCache(profile string) bool {
+	ents, err := os.ReadDir(filepath.Join(profile, "Default", "Code Cache", "wasm"))
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), "_0") {
+			return true
+		}
+	}
+	return false
+}
+
 // tracer collects the browser's trace events, one session at a time.
 type tracer struct {
 	mu       sync.Mutex
 	events   []traceEvent
 	complete chan struct{}
+	// keep keeps the events as they came too, for write.
+	keep bool
+	raw  []json.RawMessage
+}
+
+// write writes the raw events kept as a trace file (Chrome's JSON trace format), and keeps no more.
+func (tr *tracer) write(name string) error {
+	tr.mu.Lock()
+	raw := tr.raw
+	tr.raw, tr.keep = nil, false
+	tr.mu.Unlock()
+	b, err := json.Marshal(struct {
+		TraceEvents []json.RawMessage `json:"traceEvents"`
+	}{raw})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(name, b, 0o644)
 }
 
 func newTracer(ctx context.Context) (*tracer, error) {
@@ -404,6 +529,9 @@ func newTracer(ctx context.Context) (*tracer, error) {
 		case *tracing.EventDataCollected:
 			tr.mu.Lock()
 			for _, v := range ev.Value {
+				if tr.keep {
+					tr.raw = append(tr.raw, json.RawMessage(v))
+				}
 				var e traceEvent
 				if json.Unmarshal(v, &e) == nil {
 					tr.events = append(tr.events, e)
@@ -509,7 +637,7 @@ func aggregateStartup(rows []StartupRow, runs []StartupRun) []StartupResult {
 				if r.Wasm.Compiled > 0 {
 					c.Compiles++
 				}
-				c.WasmRequests = max(c.WasmRequests, r.Requests["/module/smh.wasm"])
+				c.WasmRequests = max(c.WasmRequests, r.Requests[row.wasmPath()])
 			}
 			c.ReadyMs = median(collectStartup(ok, func(r StartupRun) float64 { return r.ReadyMs }))
 			if row.Kind == KindModule && len(ok) > 0 {
@@ -641,13 +769,17 @@ func (rep *Report) writeStartupNotes(w io.Writer, lead string) {
 		}
 		cold, pre, warm := row.Cells[StartCold], row.Cells[StartColdPreload], row.Cells[StartWarm]
 		cached := 0
+		var stays []float64
 		for _, r := range st.Runs {
-			if r.Row == row.ID && r.Column == StartCold && r.Wasm.Cached > 0 {
-				cached++
+			if r.Row == row.ID && r.Column == StartCold && r.Error == "" {
+				if r.Wasm.Cached > 0 {
+					cached++
+				}
+				stays = append(stays, r.StayMs)
 			}
 		}
-		fmt.Fprintf(w, "%sV8's wasm code cache: written after %d of %d cold visits (%s on the page); the warm visit took smh.wasm from it in %d of %d runs and compiled it in %d.\n",
-			lead, cached, cold.Runs, linger, warm.CacheHits, warm.Runs, warm.Compiles)
+		fmt.Fprintf(w, "%sV8's wasm code cache: written after %d of %d cold visits, which stayed on the page until it was (at most %s; median %.1f s); the warm visit took smh.wasm from it in %d of %d runs and compiled it in %d.\n",
+			lead, cached, cold.Runs, cmp.Or(st.Stay, DefaultStartupStay), median(stays)/1000, warm.CacheHits, warm.Runs, warm.Compiles)
 		fmt.Fprintf(w, "%ssmh.wasm requests per visit, at most: %d cold, %d with the preload tags (1: load() reused the preload), %d warm (a 304 counts).\n",
 			lead, cold.WasmRequests, pre.WasmRequests, warm.WasmRequests)
 		for _, col := range StartupColumns {

@@ -13,7 +13,9 @@
 // BENCH_SIZE, BENCH_ROUNDS and BENCH_STARTUP set the defaults of -size, -rounds and -startup; a size of
 // 1G or more is fine, the source is a file on disk. -startup N also measures start-up (the bare page,
 // cos-js-sdk-v5 and the module, cold, cold with preload tags and warm) in N rounds, before the
-// uploads; -only startup measures start-up alone.
+// uploads; -only startup measures start-up alone, and with -variants name=dir,… gives each build a row
+// of its own in the same interleaved rounds (a change against the build it changes, on a shared
+// machine); -startup-trace DIR writes Chromium's whole trace of each module visit.
 package main
 
 import (
@@ -42,6 +44,9 @@ func run() error {
 	sizeFlag := flag.String("size", defSize, "source size: 256M, 1G, … (env BENCH_SIZE)")
 	rounds := flag.Int("rounds", atoi(defRounds, 3), "rounds; each runs every contestant once, in a fresh browser (env BENCH_ROUNDS)")
 	startup := flag.Int("startup", atoi(defStartup, 5), "rounds of the start-up table, each visiting every start-up row cold, cold with preloads and warm; 0: none (env BENCH_STARTUP)")
+	startupStay := flag.Duration("startup-stay", bench.DefaultStartupStay, "the most a module's cold start-up visit stays on the page for V8 to write its wasm code cache (it leaves once the cache is on disk)")
+	startupImmutable := flag.String("startup-immutable", "", "with -only startup: comma-separated -variants names whose files are served with a year's max-age instead of no-cache and an ETag")
+	startupTrace := flag.String("startup-trace", "", "write Chromium's whole trace of each of the module's start-up visits into this directory (startup-<column>-r<round>.json, for Perfetto); the traced figures are not comparable")
 	only := flag.String("only", "", "comma-separated contestant ids to run (default: "+ids(bench.Contestants())+"; also "+ids(bench.Extras())+"); startup alone: only the start-up table")
 	dist := flag.String("dist", "wasm/dist", "the built module (make wasm)")
 	sdk := flag.String("cos-sdk", "web/bench/node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js", "cos-js-sdk-v5's browser build (npm ci in web/bench)")
@@ -54,7 +59,7 @@ func run() error {
 	profile := flag.String("profile", "", "write a V8 CPU profile of each upload's main thread into this directory")
 	candidate := flag.String("candidate", "", "also run the module built in this directory (smh.wasm, wasm_exec.js, smh-upload.js), checks on and off")
 	linkFlag := flag.String("link", os.Getenv("BENCH_LINK"), "shape the path to the emulator: wan (40 ms RTT, 100 Mbit/s), lan (4 ms, 1 Gbit/s) or RTT,RATE like 40ms,100mbit (env BENCH_LINK)")
-	variants := flag.String("variants", "", "also run these builds, verified, in their Worker: name=dir,name=dir,…")
+	variants := flag.String("variants", "", "also run these builds, verified, in their Worker: name=dir,name=dir,…; with -only startup, a start-up row each, in the same rounds")
 	flag.Parse()
 
 	size, err := bench.ParseSize(*sizeFlag)
@@ -77,8 +82,13 @@ func run() error {
 			cs = append(cs, bench.Variant(name, dir))
 		}
 	}
+	var startupVariants []bench.Contestant
 	if *only == "startup" {
-		cs = []bench.Contestant{} // no uploads
+		// No uploads; the variants get start-up rows of their own.
+		startupVariants = slices.DeleteFunc(cs, func(c bench.Contestant) bool {
+			return c.ModuleDir == "" || c.ID == "candidate-nocheck" || c.ID == "candidate-inpage"
+		})
+		cs = []bench.Contestant{}
 		if *startup <= 0 {
 			return fmt.Errorf("-only startup with -startup %d: nothing to run", *startup)
 		}
@@ -103,7 +113,9 @@ func run() error {
 		link = &l
 	}
 	cfg := bench.Config{Link: link, Size: size, Rounds: *rounds, Chromium: *chromium, ModuleDir: *dist, COSSDK: *sdk,
-		WorkDir: *work, Contestants: cs, ProfileDir: *profile, RunTimeout: *timeout, StartupRounds: *startup}
+		WorkDir: *work, Contestants: cs, ProfileDir: *profile, RunTimeout: *timeout, StartupRounds: *startup,
+		StartupTraceDir: *startupTrace, StartupStay: *startupStay,
+		StartupImmutable: splitList(*startupImmutable), StartupVariants: startupVariants}
 	if !*quiet {
 		start := time.Now()
 		cfg.Logf = func(format string, args ...any) {
@@ -178,4 +190,12 @@ func atoi(s string, def int) int {
 		return n
 	}
 	return def
+}
+
+// splitList is the comma-separated items of s, none when s is empty.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
