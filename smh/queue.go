@@ -1,22 +1,31 @@
 package smh
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"time"
 )
 
 // QueueOptions configure a Queue. Zero values mean the documented defaults.
 type QueueOptions struct {
-	// Concurrency is the number of parts in flight across the whole queue
-	// (a small file's single PUT counts as one); default 4.
+	// Concurrency is the number of parts in flight across the whole queue's
+	// multipart files; default 4.
 	Concurrency int
-	// Files is the number of files under way at once, each with its begin,
-	// parts and confirm: several small files overlap their API round trips
-	// while the parts of big ones share Concurrency; default 8.
+	// Files is the number of multipart files under way at once, each with
+	// its begin, parts and confirm, their parts sharing Concurrency;
+	// default 8.
 	Files int
+	// SmallFiles is the number of small files (under SimpleThreshold: one
+	// PUT each) under way at once; default 16. They take no part slot: a
+	// small file is mostly round trips (begin, the PUT, confirm), so it is
+	// overlapping many that makes a folder of them fast, and a lane of
+	// their own lets neither kind wait for the other. Their bodies in
+	// flight stay below SmallFiles × SimpleThreshold bytes.
+	SmallFiles int
 	// OnProgress is called after every change of a file's bytes or state.
 	OnProgress func(QueueProgress)
 	// OnFile is called when a file starts, finishes, fails or is cancelled,
@@ -77,8 +86,10 @@ type QueueFile struct {
 	Err   error     // when failed or cancelled: the file's own *Error
 }
 
-// Queue uploads many files through one pool of part slots: Concurrency
-// counts parts across every file, files start in the order added, a
+// Queue uploads many files in two lanes: multipart files share one pool of
+// Concurrency part slots, Files of them under way at once, and small files
+// (one PUT each) run SmallFiles at once beside them. Files start in the
+// order added within their lane, a
 // failing file fails alone (its error is kept and RetryFailed resumes it
 // from the parts the server holds), and files may be added while it runs.
 // Its methods are safe to call from any goroutine.
@@ -91,8 +102,8 @@ type Queue struct {
 
 	mu       sync.Mutex
 	files    []*queued
-	pending  []int // indexes waiting to start, in order
-	running  int
+	pending  [lanes][]int // indexes waiting to start, in order, by lane
+	running  [lanes]int
 	started  bool
 	paused   bool
 	canceled bool
@@ -105,8 +116,16 @@ type Queue struct {
 	changed  chan struct{}  // closed and replaced on every change, for Wait
 }
 
+// A queue's lanes: files are small (one PUT) or multipart.
+const (
+	laneMultipart = iota
+	laneSmall
+	lanes
+)
+
 type queued struct {
 	body   Body
+	lane   int
 	task   Runner // made by Add; a retry runs it again
 	key    string // in the queue's Store; "" when not resumable
 	job    *Job
@@ -125,10 +144,11 @@ func NewQueue(c *Client, put PartPutter, o QueueOptions) (*Queue, error) {
 		return nil, invalid(CodeInvalidConcurrency, "concurrency %d is below 1", o.Concurrency)
 	case o.Files < 0:
 		return nil, invalid(CodeInvalidConcurrency, "files %d is below 1", o.Files)
+	case o.SmallFiles < 0:
+		return nil, invalid(CodeInvalidConcurrency, "small files %d is below 1", o.SmallFiles)
 	}
-	if o.Files == 0 {
-		o.Files = 8
-	}
+	o.Files = cmp.Or(o.Files, 8)
+	o.SmallFiles = cmp.Or(o.SmallFiles, 16)
 	clock := o.Clock
 	if clock == nil {
 		clock = c.clock
@@ -171,6 +191,10 @@ func (q *Queue) Add(body Body, o Options) (int, error) { return q.AddFile(body, 
 func (q *Queue) AddFile(body Body, o Options, id *FileID) (int, error) {
 	f := &queued{body: body, file: QueueFile{Path: o.Path}}
 	o.Slots = q.slots
+	if body.Size() < SimpleThreshold {
+		// Its one PUT is bounded by the lane (Slots nil: no part slot).
+		f.lane, o.Slots = laneSmall, nil
+	}
 	if o.Clock == nil {
 		o.Clock = q.clock
 	}
@@ -199,7 +223,7 @@ func (q *Queue) AddFile(body Body, o Options, id *FileID) (int, error) {
 		f.file.Err = canceledError(nil, "")
 	} else {
 		q.setLocked(f, FilePending)
-		q.pending = append(q.pending, i)
+		q.pending[f.lane] = append(q.pending[f.lane], i)
 	}
 	q.files = append(q.files, f)
 	q.total += body.Size()
@@ -283,14 +307,14 @@ func (q *Queue) Cancel(ctx context.Context) error {
 	q.canceled = true
 	var events []QueueFile
 	var idle []*queued // not started: only a resumed one has a server task to delete
-	for _, i := range q.pending {
+	for _, i := range q.pendingLocked() {
 		f := q.files[i]
 		q.setLocked(f, FileCanceled)
 		f.file.Err = canceledError(nil, "")
 		events = append(events, f.file)
 		idle = append(idle, f)
 	}
-	q.pending = nil
+	q.pending = [lanes][]int{}
 	var running, failed []*queued // the failed ones' runs have ended: await will not see their cancel
 	for _, f := range q.files {
 		switch {
@@ -355,7 +379,7 @@ func (q *Queue) RetryFailed() {
 		f.job, f.file.Err = nil, nil
 		q.loaded -= f.loaded
 		f.loaded = 0
-		q.pending = append(q.pending, f.file.Index)
+		q.pending[f.lane] = append(q.pending[f.lane], f.file.Index)
 	}
 	events := q.kickLocked()
 	q.changedLocked()
@@ -368,7 +392,8 @@ func (q *Queue) RetryFailed() {
 func (q *Queue) Wait(ctx context.Context) ([]QueueFile, error) {
 	for {
 		q.mu.Lock()
-		idle := len(q.pending) == 0 && q.running == 0 && (q.started || q.canceled)
+		idle := len(q.pending[laneMultipart])+len(q.pending[laneSmall]) == 0 && q.running == [lanes]int{} &&
+			(q.started || q.canceled)
 		ch := q.changed
 		q.mu.Unlock()
 		if idle {
@@ -405,20 +430,33 @@ func (q *Queue) runningJobsLocked() []*Job {
 	return jobs
 }
 
-// kickLocked starts pending files while file slots are free, and returns
+// pendingLocked returns the files waiting to start, in the order added.
+func (q *Queue) pendingLocked() []int {
+	all := slices.Concat(q.pending[:]...)
+	slices.Sort(all)
+	return all
+}
+
+// kickLocked starts pending files while their lane has room, and returns
 // the events to emit once the lock is released.
 func (q *Queue) kickLocked() []QueueFile {
 	var events []QueueFile
-	for q.started && !q.paused && !q.canceled && q.running < q.o.Files && len(q.pending) > 0 {
-		f := q.files[q.pending[0]]
-		q.pending = q.pending[1:]
-		f.job = NewJob(f.task)
-		q.setLocked(f, FileUploading)
-		q.running++
-		events = append(events, f.file)
-		job := f.job
-		job.Start()
-		go q.await(f, job)
+	if !q.started || q.paused || q.canceled {
+		return nil
+	}
+	limit := [lanes]int{laneMultipart: q.o.Files, laneSmall: q.o.SmallFiles}
+	for lane := range lanes {
+		for q.running[lane] < limit[lane] && len(q.pending[lane]) > 0 {
+			f := q.files[q.pending[lane][0]]
+			q.pending[lane] = q.pending[lane][1:]
+			f.job = NewJob(f.task)
+			q.setLocked(f, FileUploading)
+			q.running[lane]++
+			events = append(events, f.file)
+			job := f.job
+			job.Start()
+			go q.await(f, job)
+		}
 	}
 	return events
 }
@@ -427,7 +465,7 @@ func (q *Queue) kickLocked() []QueueFile {
 func (q *Queue) await(f *queued, job *Job) {
 	fi, err := job.Result()
 	q.mu.Lock()
-	q.running--
+	q.running[f.lane]--
 	switch {
 	case err == nil:
 		q.setLocked(f, FileDone)

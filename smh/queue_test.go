@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,7 +35,8 @@ func (r *refuser) Put(ctx context.Context, req *smh.PutRequest) (*smh.PutRespons
 
 // Fifty files, small and multipart, through a queue of three part slots:
 // one is refused for good and fails alone with its typed error while the
-// other 49 are stored; at most three PUTs are ever in flight; the totals add
+// other 49 are stored; at most three parts and four small files' PUTs are
+// ever in flight; the totals add
 // up; and RetryFailed then stores the failed one from the parts it kept.
 func TestQueueFiftyFilesOneFails(t *testing.T) {
 	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
@@ -43,7 +44,7 @@ func TestQueueFiftyFilesOneFails(t *testing.T) {
 	var mu sync.Mutex
 	var last smh.QueueProgress
 	finished := map[string]int{}
-	q, err := smh.NewQueue(e.client, ref, smh.QueueOptions{Concurrency: 3, Files: 8,
+	q, err := smh.NewQueue(e.client, ref, smh.QueueOptions{Concurrency: 3, Files: 8, SmallFiles: 4,
 		OnProgress: func(p smh.QueueProgress) { mu.Lock(); last = p; mu.Unlock() },
 		OnFile: func(f smh.QueueFile) {
 			mu.Lock()
@@ -86,7 +87,8 @@ func TestQueueFiftyFilesOneFails(t *testing.T) {
 		require.Equal(t, smh.FileDone, f.State, "%s: %v", f.Path, f.Err)
 		e.assertStored(f.Path, data[f.Path])
 	}
-	assert.LessOrEqual(t, e.emu.Count("put.peak"), 3, "PUTs in flight across the queue")
+	assert.LessOrEqual(t, e.emu.Count("part.peak"), 3, "parts in flight across the queue")
+	assert.LessOrEqual(t, e.emu.Count("object.peak"), 4, "small files' PUTs in flight")
 	p := q.Progress()
 	assert.Equal(t, smh.QueueProgress{Loaded: p.Loaded, Total: total, Done: 49, Failed: 1, Left: 0, FilesAdded: 50,
 		BytesPerSecond: p.BytesPerSecond, ETA: p.ETA}, p)
@@ -200,7 +202,9 @@ func (p plainStore) Delete(k string)             { p.s.Delete(k) }
 func TestQueueResumesAfterReload(t *testing.T) {
 	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
 	store := &smh.MemoryResumeStore{}
-	sizes := []int{16 << 10, 2*MiB + 3, 5000, 6 * MiB, 16 << 10}
+	// The fifth is multipart too: a small file would not wait for the
+	// fourth, having a lane of its own.
+	sizes := []int{16 << 10, 2*MiB + 3, 5000, 6 * MiB, MiB + 5}
 	data := make([][]byte, len(sizes))
 	for i, n := range sizes {
 		data[i] = randomBytes(n, uint64(200+i))
@@ -291,12 +295,13 @@ func TestQueueResumesAfterReload(t *testing.T) {
 		e.assertStored(f.Path, data[i])
 	}
 	assert.Equal(t, 3, resumedParts, "the cut-off file kept its three parts")
-	assert.Equal(t, 3, e.emu.Count("part"), "only parts 4-6 were sent")
-	assert.Equal(t, 1, e.emu.Count("object.put"), "and the fifth file")
+	assert.Equal(t, 3+2, e.emu.Count("part"), "only parts 4-6 were sent, and the fifth file's two")
 	counts := e.emu.Counts()
-	delete(counts, "put.peak")      // not a request (and queue A's held part is still in flight)
+	for _, peak := range []string{"put.peak", "part.peak", "object.peak"} {
+		delete(counts, peak) // not requests (and queue A's held part is still in flight)
+	}
 	delete(counts, "confirm.crc64") // confirms that carried a CRC, counted in confirm
-	assert.Equal(t, map[string]int{"status": 1, "part": 3, "begin.simple": 1, "object.put": 1, "confirm": 2}, counts,
+	assert.Equal(t, map[string]int{"status": 1, "part": 3 + 2, "begin.multipart": 1, "confirm": 2}, counts,
 		"no request for the skipped files, no new task for the resumed one")
 	mu.Lock()
 	for _, b := range put {
@@ -345,7 +350,7 @@ func TestQueueCancelDropsRecords(t *testing.T) {
 			once.Do(func() { close(held); <-release })
 		}
 	})
-	for i, n := range []int{1000, 3 * MiB, 2000} {
+	for i, n := range []int{1000, 3 * MiB, MiB + 2000} { // the third waits for the multipart lane
 		_, err := q.AddFile(smh.NewReaderAtBody(bytes.NewReader(randomBytes(n, uint64(i))), int64(n)),
 			smh.Options{Path: fmt.Sprintf("c/%d.bin", i), PartSize: MiB}, &smh.FileID{Name: fmt.Sprint(i)})
 		require.NoError(t, err)
@@ -362,71 +367,93 @@ func TestQueueCancelDropsRecords(t *testing.T) {
 	assert.Equal(t, 0, e.emu.OpenUploads())
 }
 
-// fairRun queues files (big ones multipart, in 1 MiB parts) through four
-// part slots and returns the order in which they finished, as indexes,
-// and how many big parts had been sent when each finished.
-func fairRun(t *testing.T, sizes []int) (order []int, bigParts map[int]int) {
+// laneRun queues files (big ones multipart, in 1 MiB parts), holding every
+// PUT of the kind that hold names ("part" or "object.put") until the files
+// of the other kind are done: neither lane may need the other to move. It
+// returns the emulator's counts at that moment.
+func laneRun(t *testing.T, o smh.QueueOptions, sizes []int, hold string) map[string]int {
 	e := newEnv(t, emulator.Config{}, smh.ClientConfig{})
-	var mu sync.Mutex
-	var parts int
-	bigParts = map[int]int{}
-	e.emu.OnPart(func(emulator.PartInfo) { mu.Lock(); parts++; mu.Unlock() })
-	q, err := smh.NewQueue(e.client, e.put, smh.QueueOptions{Concurrency: 4, OnFile: func(f smh.QueueFile) {
-		if f.State == smh.FileDone {
-			mu.Lock()
-			order = append(order, f.Index)
-			bigParts[f.Index] = parts
-			mu.Unlock()
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free) // a failed check must not leave PUTs held
+	before := func(r *smh.PutRequest) {
+		if strings.Contains(r.URL, "partNumber=") == (hold == "part") {
+			<-release
 		}
-	}})
+	}
+	e.put.before.Store(&before)
+	others := 0 // files of the kind not held
+	for _, n := range sizes {
+		if (int64(n) < smh.SimpleThreshold) == (hold == "part") {
+			others++
+		}
+	}
+	othersDone := make(chan struct{})
+	var mu sync.Mutex
+	done := 0
+	o.OnFile = func(f smh.QueueFile) {
+		if f.State != smh.FileDone || (f.Size < smh.SimpleThreshold) != (hold == "part") {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if done++; done == others {
+			close(othersDone)
+		}
+	}
+	q, err := smh.NewQueue(e.client, e.put, o)
 	require.NoError(t, err)
 	data := make([][]byte, len(sizes))
 	for i, n := range sizes {
 		data[i] = randomBytes(n, uint64(300+i))
-		_, err := q.Add(smh.NewReaderAtBody(bytes.NewReader(data[i]), int64(n)), smh.Options{Path: fmt.Sprintf("fair/%03d.bin", i), PartSize: MiB})
+		_, err := q.Add(smh.NewReaderAtBody(bytes.NewReader(data[i]), int64(n)), smh.Options{Path: fmt.Sprintf("lane-%03d.bin", i), PartSize: MiB}) // at the root: one begin each
 		require.NoError(t, err)
 	}
 	q.Start()
+	select {
+	case <-othersDone:
+	case <-time.After(time.Minute): // a guard against a hang, not a synchronisation
+		require.FailNow(t, "the other lane's files did not finish while the held PUTs waited", "%v", q.Progress())
+	}
+	counts := e.emu.Counts()
+	free()
 	files, err := q.Wait(context.Background())
 	require.NoError(t, err)
 	for i, f := range files {
 		require.Equal(t, smh.FileDone, f.State, "%s: %v", f.Path, f.Err)
 		e.assertStored(f.Path, data[i])
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	return order, bigParts
+	return counts
 }
 
-// Big files do not starve small ones: two 24 MiB files added first, then
-// twenty small ones, through four part slots: every small file is done
-// before either big one.
+// Big files do not starve small ones: with two big files added first and
+// their parts held, twenty small ones are all stored, SmallFiles at a time.
 func TestQueueBigFilesDoNotStarveSmallOnes(t *testing.T) {
-	sizes := []int{24 * MiB, 24 * MiB}
+	sizes := []int{4 * MiB, 4 * MiB}
 	for range 20 {
 		sizes = append(sizes, 16<<10)
 	}
-	order, parts := fairRun(t, sizes)
-	require.Len(t, order, 22)
-	assert.ElementsMatch(t, []int{0, 1}, order[20:], "the big files finish last: %v", order)
-	t.Logf("big parts sent when the last small file was done: %d of 48", parts[order[19]])
+	counts := laneRun(t, smh.QueueOptions{Concurrency: 2, Files: 2, SmallFiles: 3}, sizes, "part")
+	assert.Equal(t, 20, counts["object.put"], "every small file was sent while the parts were held")
+	assert.Zero(t, counts["part"], "no part reached the server")
+	assert.LessOrEqual(t, counts["object.peak"], 3, "small files' PUTs in flight: at most the lane's limit")
 }
 
-// Small files do not starve big ones: two 8 MiB files added after ten small
-// ones and before a hundred more; the small ones stream through the file
-// slots, and the big ones still get part slots: both finish before the
-// small files do.
+// Small files do not starve big ones: with a hundred small files around two
+// big ones and the small files' PUTs held, the big files are stored, their
+// parts Concurrency at a time.
 func TestQueueSmallFilesDoNotStarveBigOnes(t *testing.T) {
 	var sizes []int
-	for i := range 112 {
+	for i := range 102 {
 		sizes = append(sizes, 16<<10)
 		if i == 10 || i == 11 {
-			sizes[i] = 8 * MiB
+			sizes[i] = 3 * MiB
 		}
 	}
-	order, _ := fairRun(t, sizes)
-	require.Len(t, order, 112)
-	last := order[len(order)-1]
-	assert.NotContains(t, []int{10, 11}, last, "order: %v", order)
-	t.Logf("big files done at positions %d and %d of 112", slices.Index(order, 10), slices.Index(order, 11))
+	counts := laneRun(t, smh.QueueOptions{Concurrency: 2, SmallFiles: 4}, sizes, "object.put")
+	assert.Equal(t, 6, counts["part"], "both big files' parts were sent while the small files' PUTs were held")
+	assert.Zero(t, counts["object.put"], "no small file's PUT reached the server")
+	assert.Equal(t, 2, counts["part.peak"], "parts in flight: Concurrency")
+	assert.Equal(t, 4, counts["begin.simple"], "the small lane waits at its limit: %v", counts)
 }

@@ -276,11 +276,12 @@ type queueArgs struct {
 
 // queueOnly is the data of queue()'s options that upload() has not.
 type queueOnly struct {
-	Files float64 `js:"files"`
+	Files      float64 `js:"files"`
+	SmallFiles float64 `js:"smallFiles"`
 }
 
 // convertQueueArgs reads queue(options): upload()'s options, path as the
-// target folder, files, onFile, and resume on unless false.
+// target folder, files, smallFiles, onFile, and resume on unless false.
 func convertQueueArgs(opts js.Value) (*queueArgs, error) {
 	a, o, err := convertOptions("queue", opts)
 	if err != nil {
@@ -291,6 +292,10 @@ func convertQueueArgs(opts js.Value) (*queueArgs, error) {
 		return nil, typeErrorf("queue options: %v", err)
 	}
 	files, err := toInt("queue", "files", qo.Files)
+	if err != nil {
+		return nil, err
+	}
+	small, err := toInt("queue", "smallFiles", qo.SmallFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +311,8 @@ func convertQueueArgs(opts js.Value) (*queueArgs, error) {
 	default:
 		return nil, typeErrorf("queue options: resume must be a boolean")
 	}
-	q.queue = smh.QueueOptions{Concurrency: a.task.Concurrency, Files: int(files), Clock: smh.SystemClock{}}
+	q.queue = smh.QueueOptions{Concurrency: a.task.Concurrency, Files: int(files), SmallFiles: int(small),
+		Clock: smh.SystemClock{}}
 	q.task.Path, q.task.Concurrency = "", 0 // the target is the tree's; the queue's slots count parts
 	return q, nil
 }

@@ -116,15 +116,16 @@ var queueModes = []struct {
 	{"in the Worker", loadedModule},
 }
 
-// Twelve files, small and multipart, through one queue of three part slots:
-// the first PUT is refused for good, so one file fails alone with its typed
-// error while eleven are stored with the source's bytes; done resolves with
-// every result; retryFailed then stores the failed one too.
+// Twelve files, small and multipart, through one queue of three part slots
+// and two small files at a time: the first PUT is refused for good, so one
+// file fails alone with its typed error while eleven are stored with the
+// source's bytes; done resolves with every result; retryFailed then stores
+// the failed one too.
 func TestQueueTwelveFilesOneFails(t *testing.T) {
 	for _, mode := range queueModes {
 		t.Run(mode.name, func(t *testing.T) {
 			e := newEmu(t, emuConfig{})
-			r := startQueue(t, mode.api(t), e.options(map[string]any{"path": "batch", "concurrency": 3, "partSize": MiB}))
+			r := startQueue(t, mode.api(t), e.options(map[string]any{"path": "batch", "concurrency": 3, "smallFiles": 2, "partSize": MiB}))
 			control(t, "POST", e.path("faults"), []map[string]any{{"kind": "parts", "n": 1, "status": 400, "code": "InvalidArgument"}}, nil)
 			sizes := map[string]int64{}
 			var items []any
@@ -164,7 +165,8 @@ func TestQueueTwelveFilesOneFails(t *testing.T) {
 			p := r.lastProgress()
 			assert.Equal(t, queueProgressJS{Loaded: p.Loaded, Total: float64(total), Done: 11, Failed: 1, Added: 12,
 				BytesPerSecond: p.BytesPerSecond, ETASeconds: p.ETASeconds}, p, "the final progress came before done")
-			assert.LessOrEqual(t, e.counts()["put.peak"], 3, "PUTs in flight across the queue")
+			assert.LessOrEqual(t, e.counts()["part.peak"], 3, "parts in flight across the queue")
+			assert.LessOrEqual(t, e.counts()["object.peak"], 2, "small files' PUTs in flight")
 
 			r.q.Call("retryFailed")
 			files = r.done()

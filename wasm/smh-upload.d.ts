@@ -41,8 +41,9 @@ export interface SMHUpload {
    */
   slots(size: number): Slots;
   /**
-   * A queue of many files sharing one pool of part slots, started at once: files start in the order
-   * added, `files` at a time, and a file that fails fails alone. Throws a TypeError for a wrong JS
+   * A queue of many files, started at once: multipart files share one pool of `concurrency` part slots,
+   * `files` of them at a time, and small files run `smallFiles` at a time beside them; files start in
+   * the order added, and a file that fails fails alone. Throws a TypeError for a wrong JS
    * type (options not an object, a callback not a function, signal not an AbortSignal); options that
    * cannot work otherwise reject `add()` and `done` with an SMHError.
    */
@@ -55,10 +56,16 @@ export interface QueueOptions
     | "conflict" | "partSize" | "trafficLimit" | "stallTimeout" | "instantUpload" | "disableIntegrityCheck"> {
   /** Target folder in the library; "" or "/" (the default) for its root. Each file goes to path + "/" + its relative path. */
   path?: string;
-  /** Parts (and small files' single PUTs) in flight across the whole queue; default 4. */
+  /** Parts in flight across the queue's multipart files (1 MiB and over); default 4. */
   concurrency?: number;
-  /** Files under way at once, each with its begin, parts and confirm; default 8. */
+  /** Multipart files under way at once, each with its begin, parts and confirm; default 8. */
   files?: number;
+  /**
+   * Small files (under 1 MiB: one PUT each) under way at once, beside the multipart ones and taking none
+   * of their part slots; default 16. A small file is mostly round trips, so overlapping many is what
+   * makes a folder of them fast; their bytes in flight stay under smallFiles MiB.
+   */
+  smallFiles?: number;
   /**
    * Keep resume records (in IndexedDB) and, when a later page offers the same files again (name, size,
    * lastModified, to the same place), skip those stored (state "skipped", no request) and resume the

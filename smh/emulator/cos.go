@@ -384,7 +384,7 @@ func (c *cosCall) put() {
 		op = "part"
 	}
 	e.count(op)
-	defer e.putStarted()()
+	defer e.putStarted(op)()
 	if !e.delay(r) {
 		abort()
 	}

@@ -147,7 +147,7 @@ type Emulator struct {
 	files      map[string]*node // confirmed files by COS object key (downloads)
 	pruneAt    int              // prune expired download credentials when len(issues) reaches it
 	counts     map[string]int
-	puts       int // object and part PUTs in flight, for put.peak
+	puts       map[string]int // PUTs in flight by operation ("part", "object.put"), for the peaks
 	apiFaults  map[string][]*fault
 	cosFaults  []*fault
 	resets     int
@@ -251,7 +251,7 @@ func (e *Emulator) LibrarySecret() string { return e.cfg.LibrarySecret }
 // cos.init, cos.parts (ListParts), part (UploadPart), object.put, cos.complete and cos.abort.
 // api.preflight and cos.preflight count the CORS preflights (OPTIONS) each host answered, and
 // confirm.crc64 the confirms whose body carried a crc64; put.peak is the most object and part PUTs that
-// were in flight at once.
+// were in flight at once, part.peak and object.peak the most of each kind.
 func (e *Emulator) Count(op string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -278,15 +278,21 @@ func (e *Emulator) ResetCounts() {
 	clear(e.counts)
 }
 
-// putStarted counts a PUT in flight, keeping the peak as put.peak, until the returned func is called.
-func (e *Emulator) putStarted() (done func()) {
+// putStarted counts a PUT of operation op ("part" or "object.put") in flight, keeping the peaks as
+// put.peak (of both) and part.peak or object.peak, until the returned func is called.
+func (e *Emulator) putStarted(op string) (done func()) {
+	kind := strings.TrimSuffix(op, ".put") + ".peak"
 	e.mu.Lock()
-	e.puts++
-	e.counts["put.peak"] = max(e.counts["put.peak"], e.puts)
+	if e.puts == nil {
+		e.puts = map[string]int{}
+	}
+	e.puts[op]++
+	e.counts[kind] = max(e.counts[kind], e.puts[op])
+	e.counts["put.peak"] = max(e.counts["put.peak"], e.puts["part"]+e.puts["object.put"])
 	e.mu.Unlock()
 	return func() {
 		e.mu.Lock()
-		e.puts--
+		e.puts[op]--
 		e.mu.Unlock()
 	}
 }

@@ -26,6 +26,7 @@ import (
 var ops = []string{
 	"token.create", "token.renew", "begin.multipart", "begin.simple", "renew", "status", "confirm", "cancel",
 	"directory.create", "file.head", "part", "object.put", "part.expired", "put.peak",
+	"part.peak", "object.peak",
 }
 
 // holdTimeout bounds how long a held part and a /held wait last, so a

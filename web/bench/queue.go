@@ -781,7 +781,8 @@ func nextHops(ctx context.Context, endpoint, cosEndpoint string) (NextHop, error
 }
 
 // notRequest are the emulator's counters that count no request of their own.
-var notRequest = map[string]bool{"part.expired": true, "confirm.crc64": true, "put.peak": true}
+var notRequest = map[string]bool{"part.expired": true, "confirm.crc64": true, "put.peak": true, "part.peak": true,
+	"object.peak": true}
 
 // cpuBetween is the CPU used between two snapshots: the cores of the page's main thread, of the
 // renderer, of Chromium and of this process; the core·seconds by process class; and the cores that
