@@ -65,6 +65,7 @@ type task struct {
 	segs          []string // target path as begun
 	final         []string // final path after confirm
 	multipart     bool
+	form          bool // a simple upload whose object comes by a COS form POST
 	strategy      string
 	trafficLimit  int64 // B/s; 0 none
 	userID        string
@@ -227,9 +228,9 @@ func (c *apiCall) route() (string, func(*apiCall), *apiError) {
 	case m == http.MethodPost && flag(c.q, "confirm"):
 		return "confirm", (*apiCall).confirm, nil
 	case m == http.MethodPost && flag(c.q, "multipart"):
-		return "begin.multipart", func(c *apiCall) { c.begin(true) }, nil
+		return "begin.multipart", func(c *apiCall) { c.begin(beginMultipart) }, nil
 	case m == http.MethodPut:
-		return "begin.simple", func(c *apiCall) { c.begin(false) }, nil
+		return "begin.simple", func(c *apiCall) { c.begin(beginSimple) }, nil
 	case m == http.MethodGet && flag(c.q, "upload"):
 		return "status", (*apiCall).status, nil
 	case m == http.MethodGet && flag(c.q, "info"):
@@ -242,8 +243,10 @@ func (c *apiCall) route() (string, func(*apiCall), *apiError) {
 		return "file.delete", (*apiCall).deleteFile, nil
 	case m == http.MethodHead:
 		return "file.head", (*apiCall).head, nil
+	case m == http.MethodPost: // no flag: a form upload (smh-api.md §2.6)
+		return "begin.form", func(c *apiCall) { c.begin(beginForm) }, nil
 	}
-	// Not emulated: form upload (POST without a flag), previews, labels, history.
+	// Not emulated: previews, labels, history.
 	return "", nil, notFound
 }
 

@@ -146,8 +146,18 @@ func metaHeaders(h http.Header) map[string]string {
 	return m
 }
 
-func (c *apiCall) begin(multipart bool) {
+// How a begin's object or parts will come.
+type beginKind int
+
+const (
+	beginSimple    beginKind = iota // one PUT
+	beginMultipart                  // parts
+	beginForm                       // one form POST
+)
+
+func (c *apiCall) begin(kind beginKind) {
 	e := c.e
+	multipart := kind == beginMultipart
 	tok, aerr := c.auth(uploadGrants)
 	if aerr != nil {
 		c.fail(aerr)
@@ -226,6 +236,7 @@ func (c *apiCall) begin(multipart bool) {
 		space:         c.space,
 		segs:          c.segs,
 		multipart:     multipart,
+		form:          kind == beginForm,
 		strategy:      strategy,
 		trafficLimit:  limit,
 		userID:        tok.userID,
@@ -248,6 +259,12 @@ func (c *apiCall) begin(multipart bool) {
 	e.objects[t.objectKey] = t
 	if multipart {
 		e.uploads[t.uploadID] = t
+	}
+	if t.form {
+		info := e.issueFormLocked(t)
+		e.mu.Unlock()
+		c.reply(201, info)
+		return
 	}
 	info := e.issueLocked(t)
 	e.mu.Unlock()

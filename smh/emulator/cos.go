@@ -265,6 +265,8 @@ func (e *Emulator) serveCOS(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPut:
 		c.put()
+	case isFormPost(r):
+		c.post()
 	case r.Method == http.MethodGet && r.URL.Path == "/" && q.Has("uploads"):
 		c.listUploads()
 	case r.Method == http.MethodGet && hasUploadID:
@@ -404,32 +406,8 @@ func (c *cosCall) put() {
 		}
 	}
 
-	// Injected faults come first, as from a front end in the way.
-	e.mu.Lock()
-	f := takeFault(&e.cosFaults)
-	reset, stall := false, false
-	if f == nil && e.resets > 0 {
-		e.resets--
-		reset = true
-	} else if f == nil && e.stalls > 0 {
-		e.stalls--
-		stall = true
-	}
-	e.mu.Unlock()
-	switch {
-	case f != nil:
-		c.failDrained(&cosError{status: f.status, code: f.code, msg: "injected fault", retryAfter: f.retryAfter})
+	if c.injectedFault() {
 		return
-	case reset:
-		c.reset()
-		return
-	case stall:
-		io.CopyN(io.Discard, r.Body, 1024)
-		select {
-		case <-r.Context().Done():
-		case <-e.closed:
-		}
-		abort() // no answer; the connection is dropped
 	}
 
 	if multipart && (perr != nil || partNumber < 1 || partNumber > MaxPartNumber) {
@@ -510,6 +488,39 @@ func (c *cosCall) put() {
 	c.stored(d)
 }
 
+// injectedFault answers a PUT or form POST with the fault injected for it, if any (FailParts,
+// ResetParts, StallParts), as a front end in the way would, and reports whether it did.
+func (c *cosCall) injectedFault() bool {
+	e, r := c.e, c.r
+	e.mu.Lock()
+	f := takeFault(&e.cosFaults)
+	reset, stall := false, false
+	if f == nil && e.resets > 0 {
+		e.resets--
+		reset = true
+	} else if f == nil && e.stalls > 0 {
+		e.stalls--
+		stall = true
+	}
+	e.mu.Unlock()
+	switch {
+	case f != nil:
+		c.failDrained(&cosError{status: f.status, code: f.code, msg: "injected fault", retryAfter: f.retryAfter})
+		return true
+	case reset:
+		c.reset()
+		return true
+	case stall:
+		io.CopyN(io.Discard, r.Body, 1024)
+		select {
+		case <-r.Context().Done():
+		case <-e.closed:
+		}
+		abort() // no answer; the connection is dropped
+	}
+	return false
+}
+
 // takeCorruptLocked consumes one use of CorruptParts.
 func (e *Emulator) takeCorruptLocked() bool {
 	if e.corrupts > 0 {
@@ -523,6 +534,11 @@ func (e *Emulator) takeCorruptLocked() bool {
 // one byte flipped when corrupt. When it returns false it has answered (or dropped) the request, and a
 // corrupt that was not used is given back to CorruptParts.
 func (c *cosCall) receive(dir string, corrupt bool) (staged, digest, bool) {
+	return c.receiveFrom(c.r.Body, c.r.ContentLength, dir, corrupt)
+}
+
+// receiveFrom is receive of the body read from body, length bytes long (-1: unknown, as a form's file).
+func (c *cosCall) receiveFrom(body io.Reader, length int64, dir string, corrupt bool) (staged, digest, bool) {
 	e, r := c.e, c.r
 	restore := func() {
 		if corrupt {
@@ -538,27 +554,27 @@ func (c *cosCall) receive(dir string, corrupt bool) (staged, digest, bool) {
 			return staged{}, digest{}, false
 		}
 	}
-	if r.ContentLength > MaxPartSize {
+	if length > MaxPartSize {
 		restore()
 		c.fail(&cosError{status: 400, code: "EntityTooLarge", msg: "Your proposed upload exceeds the maximum allowed object size."})
 		return staged{}, digest{}, false
 	}
 
-	sk, err := e.newPartSink(dir, r.ContentLength)
+	sk, err := e.newPartSink(dir, length)
 	if err != nil {
 		restore()
 		c.failDrained(&cosError{status: 500, code: "InternalError", msg: err.Error()})
 		return staged{}, digest{}, false
 	}
 	sk.corrupt = corrupt
-	n, err := io.Copy(sk, io.LimitReader(r.Body, MaxPartSize+1))
+	n, err := io.Copy(sk, io.LimitReader(body, MaxPartSize+1))
 	switch {
 	case err == nil && n > MaxPartSize:
 		sk.abort()
 		restore()
 		c.fail(&cosError{status: 400, code: "EntityTooLarge", msg: "Your proposed upload exceeds the maximum allowed object size."})
 		return staged{}, digest{}, false
-	case errors.Is(err, io.ErrUnexpectedEOF) || err == nil && r.ContentLength >= 0 && n < r.ContentLength:
+	case errors.Is(err, io.ErrUnexpectedEOF) || err == nil && length >= 0 && n < length:
 		sk.abort()
 		restore()
 		c.fail(&cosError{status: 400, code: "IncompleteBody", msg: "The number of bytes provided is less than Content-Length."})
@@ -578,13 +594,18 @@ func (c *cosCall) receive(dir string, corrupt bool) (staged, digest, bool) {
 }
 
 // stored answers a part or object PUT that was stored: its ETag and CRC-64.
-func (c *cosCall) stored(d digest) {
+func (c *cosCall) stored(d digest) { c.answerStored(d, http.StatusOK) }
+
+// answerStored answers with status (200 to a PUT, 204 to a form POST), the ETag and the CRC-64 of d.
+func (c *cosCall) answerStored(d digest, status int) {
 	h := c.w.Header()
 	h.Set("ETag", quotedMD5(d.md5))
 	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(d.crc, 10))
-	h.Set("Content-Length", "0")
+	if status != http.StatusNoContent {
+		h.Set("Content-Length", "0")
+	}
 	c.e.stamp(c.w)
-	c.w.WriteHeader(http.StatusOK)
+	c.w.WriteHeader(status)
 }
 
 // reset reads some of the body, then drops the connection without an answer. With HTTP/1 it hijacks the

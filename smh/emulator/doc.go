@@ -15,6 +15,7 @@
 //
 //	GET|POST /api/v1/token, POST|DELETE /api/v1/token/{lib}/{token}, DELETE /api/v1/token/{lib}
 //	POST …/file/{lib}/{space}/{path}?multipart, PUT …/file/{…}/{path}   begin (multipart, simple)
+//	POST …/file/{lib}/{space}/{path}    begin a form upload: {domain, form, confirmKey, expiration}
 //	POST ?renew, GET ?upload, POST ?confirm, DELETE ?upload on …/file/{lib}/{space}/{confirmKey}
 //	HEAD …/file/{…}/{path}              check file: x-smh-* headers
 //	GET  …/file/{…}/{path}?info         file info with cosUrl, a signed COS download URL
@@ -25,6 +26,7 @@
 //	GET  …/directory/{…}/{path}?info    file or directory info;  HEAD: directory status
 //	DELETE …/directory/{…}/{path}       204, with everything below
 //	COS: PUT {path}?partNumber&uploadId, PUT {path}, GET {key}?q-sign-…  (Range: 206, Content-Range)
+//	COS: POST / multipart/form-data, the form's fields then file: a form upload, 204 with ETag and CRC-64
 //
 // With a COS key pair (Config.COSSecretID and COSSecretKey) the COS host also answers the plain COS calls
 // a COS SDK makes without SMH, signed with that pair: GET /?uploads (ListMultipartUploads), POST

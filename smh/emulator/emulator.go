@@ -147,7 +147,7 @@ type Emulator struct {
 	files      map[string]*node // confirmed files by COS object key (downloads)
 	pruneAt    int              // prune expired download credentials when len(issues) reaches it
 	counts     map[string]int
-	puts       map[string]int // PUTs in flight by operation ("part", "object.put"), for the peaks
+	puts       map[string]int // uploads in flight by peak counter ("part.peak", "object.peak")
 	apiFaults  map[string][]*fault
 	cosFaults  []*fault
 	resets     int
@@ -245,13 +245,13 @@ func (e *Emulator) LibrarySecret() string { return e.cfg.LibrarySecret }
 // Count returns how many requests operation op received since the last ResetCounts, whatever their answer.
 // Operations: token.create, token.renew, token.delete, token.delete.user, begin.multipart, begin.simple,
 // renew, status, confirm, cancel, file.head, file.info, file.download, file.delete, directory.create,
-// directory.list, directory.info, directory.head, directory.delete on the API host; part, object.put,
-// object.get on the COS host; part.expired counts the 403 "Request has expired" answers to part and
+// directory.list, directory.info, directory.head, directory.delete, begin.form on the API host; part,
+// object.put, object.post (a form upload), object.get on the COS host; part.expired counts the 403 "Request has expired" answers to part and
 // object PUTs. The plain COS calls (Config.COSSecretID) count as cos.list (ListMultipartUploads),
 // cos.init, cos.parts (ListParts), part (UploadPart), object.put, cos.complete and cos.abort.
 // api.preflight and cos.preflight count the CORS preflights (OPTIONS) each host answered, and
-// confirm.crc64 the confirms whose body carried a crc64; put.peak is the most object and part PUTs that
-// were in flight at once, part.peak and object.peak the most of each kind.
+// confirm.crc64 the confirms whose body carried a crc64; put.peak is the most uploads (parts, object PUTs
+// and form POSTs) that were in flight at once, part.peak and object.peak the most parts and objects.
 func (e *Emulator) Count(op string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -278,21 +278,25 @@ func (e *Emulator) ResetCounts() {
 	clear(e.counts)
 }
 
-// putStarted counts a PUT of operation op ("part" or "object.put") in flight, keeping the peaks as
-// put.peak (of both) and part.peak or object.peak, until the returned func is called.
+// putStarted counts an upload of operation op ("part", "object.put" or "object.post") in flight,
+// keeping the peaks as put.peak (of all) and part.peak or object.peak (PUTs and form POSTs), until the
+// returned func is called.
 func (e *Emulator) putStarted(op string) (done func()) {
-	kind := strings.TrimSuffix(op, ".put") + ".peak"
+	kind := "object.peak"
+	if op == "part" {
+		kind = "part.peak"
+	}
 	e.mu.Lock()
 	if e.puts == nil {
 		e.puts = map[string]int{}
 	}
-	e.puts[op]++
-	e.counts[kind] = max(e.counts[kind], e.puts[op])
-	e.counts["put.peak"] = max(e.counts["put.peak"], e.puts["part"]+e.puts["object.put"])
+	e.puts[kind]++
+	e.counts[kind] = max(e.counts[kind], e.puts[kind])
+	e.counts["put.peak"] = max(e.counts["put.peak"], e.puts["part.peak"]+e.puts["object.peak"])
 	e.mu.Unlock()
 	return func() {
 		e.mu.Lock()
-		e.puts[op]--
+		e.puts[kind]--
 		e.mu.Unlock()
 	}
 }
