@@ -35,6 +35,9 @@ type UploadInfo struct {
 	ConfirmKey         string            `json:"confirmKey"`
 	Expiration         time.Time         `json:"expiration"`
 	AvailableDomainNum flexInt           `json:"availableDomainNum"`
+	// Form holds a form upload's fields (BeginForm), posted with the file
+	// to the storage host's root instead of a PUT to Path with Headers.
+	Form map[string]string `json:"form,omitempty"`
 }
 
 // FileInfo is a stored file as confirm (or an instant upload) returns it.
@@ -92,6 +95,15 @@ func (c *Client) BeginMultipart(ctx context.Context, o BeginOptions) (*BeginResu
 // whole file. Its parameters cannot be renewed.
 func (c *Client) BeginSimple(ctx context.Context, o BeginOptions) (*BeginResult, error) {
 	return c.begin(ctx, "PUT", "", "begin", o)
+}
+
+// BeginForm starts a form upload (POST …/{path} with no flag): the whole
+// file in one multipart/form-data POST of the Upload's Form fields to the
+// storage host. A browser sends both as CORS simple requests, with no
+// preflight, where a simple upload's begin and PUT each need one. Like a
+// simple upload's, its parameters cannot be renewed.
+func (c *Client) BeginForm(ctx context.Context, o BeginOptions) (*BeginResult, error) {
+	return c.begin(ctx, "POST", "", "begin", o)
 }
 
 func (c *Client) begin(ctx context.Context, method, flag, op string, o BeginOptions) (*BeginResult, error) {

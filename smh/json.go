@@ -216,6 +216,7 @@ func (u *UploadInfo) decodeJSON(v *fastjson.Value) error {
 		Path:               f.str("path"),
 		UploadID:           f.str("uploadId"),
 		Headers:            f.stringMap("headers"),
+		Form:               f.stringMap("form"),
 		ConfirmKey:         f.str("confirmKey"),
 		Expiration:         f.time("expiration"),
 		AvailableDomainNum: f.integer("availableDomainNum"),

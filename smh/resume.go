@@ -193,6 +193,12 @@ func (p recordingPutter) Put(ctx context.Context, req *PutRequest) (*PutResponse
 	return p.r.put.Put(ctx, req)
 }
 
+// PutsForms passes on whether the wrapped transport sends forms.
+func (p recordingPutter) PutsForms() bool {
+	fp, ok := p.r.put.(FormPutter)
+	return ok && fp.PutsForms()
+}
+
 func (r *ResumableTask) recorder() PartPutter {
 	if r.put == nil {
 		return nil // let NewTask report it

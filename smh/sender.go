@@ -6,14 +6,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// objectURL is where a part (n ≥ 1) or a simple upload (n = 0) goes.
+// objectURL is where a part (n ≥ 1) or a simple upload (n = 0) goes; a
+// form upload goes to the storage host's root.
 func (t *Task) objectURL(info *UploadInfo, n int) string {
 	u := info.Domain + info.Path
+	if info.Form != nil {
+		u = info.Domain + "/"
+	}
 	if !strings.Contains(info.Domain, "://") {
 		u = t.c.base.Scheme + "://" + u
 	}
@@ -103,7 +109,7 @@ func (t *Task) putOnce(ctx context.Context, info *UploadInfo, prog *progressTrac
 		h.Set(k, v)
 	}
 	resp, err := t.put.Put(actx, &PutRequest{URL: t.objectURL(info, n), Header: h, Body: t.body, Offset: off, Length: length,
-		NoHash: t.o.DisableIntegrityCheck,
+		NoHash: t.o.DisableIntegrityCheck, Form: formFields(info.Form),
 		Progress: func(sent int64) {
 			wd.kick()
 			prog.update(n, sent)
@@ -152,4 +158,17 @@ func (t *Task) putOnce(ctx context.Context, info *UploadInfo, prog *progressTrac
 			Message:   fmt.Sprintf("storage reports CRC-64 %s for the part, the bytes sent have %d", got, sent)}
 	}
 	return sent, nil
+}
+
+// formFields orders a form upload's fields by name, so that each attempt
+// sends the same body; nil when there is no form.
+func formFields(form map[string]string) []FormField {
+	if form == nil {
+		return nil
+	}
+	out := make([]FormField, 0, len(form))
+	for _, k := range slices.Sorted(maps.Keys(form)) {
+		out = append(out, FormField{k, form[k]})
+	}
+	return out
 }

@@ -52,6 +52,23 @@ type PutRequest struct {
 	// NoHash says the engine will not check the part's CRC-64
 	// (Options.DisableIntegrityCheck), so a transport need not compute it.
 	NoHash bool
+	// Form, when set, makes the request a form upload: a POST to URL of
+	// multipart/form-data with these fields, in order, then the body as
+	// the field "file" (COS requires it last), and no Header. Only a
+	// FormPutter is sent one.
+	Form []FormField
+}
+
+// FormField is one field of a form upload.
+type FormField struct{ Name, Value string }
+
+// FormPutter is a PartPutter that sends form uploads (PutRequest.Form) as
+// well. For a small file the engine then prefers a form upload to a simple
+// one: in a browser its begin and its POST are CORS simple requests, with
+// no preflight, which saves two of a small file's five requests.
+type FormPutter interface {
+	PartPutter
+	PutsForms() bool
 }
 
 // PutResponse is the storage host's answer to a PutRequest.

@@ -28,13 +28,13 @@ func (t *Task) runSimple(ctx context.Context) (*FileInfo, error) {
 		_ = t.c.CancelUpload(ctx, old) // a paused simple task is restarted, not resumed
 		t.setKey("", true)
 	}
-	res, err := t.begin(ctx, t.c.BeginSimple)
+	res, err := t.beginOne(ctx)
 	if err != nil || res.File != nil {
 		return fileOf(res), err
 	}
 	t.setKey(res.Upload.ConfirmKey, true)
 	s := t.newSigner(res.Upload, func(ctx context.Context) (*UploadInfo, error) {
-		res, err := t.begin(ctx, t.c.BeginSimple)
+		res, err := t.beginOne(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -53,6 +53,21 @@ func (t *Task) runSimple(ctx context.Context) (*FileInfo, error) {
 		return nil, err
 	}
 	return t.confirm(ctx, []uint64{crc}, []int64{size})
+}
+
+// beginOne begins the upload of a file in one request: a form upload when
+// the transport sends forms (fewer requests in a browser: FormPutter) and
+// the file is under FormThreshold, else a simple one.
+func (t *Task) beginOne(ctx context.Context) (*BeginResult, error) {
+	fp, ok := t.put.(FormPutter)
+	if !ok || !fp.PutsForms() || t.body.Size() >= FormThreshold {
+		return t.begin(ctx, t.c.BeginSimple)
+	}
+	res, err := t.begin(ctx, t.c.BeginForm)
+	if err == nil && res.Upload != nil && res.Upload.Form == nil {
+		return nil, &Error{Op: "begin", Status: 201, Code: CodeBadResponse, Message: "a form upload's begin answered without form fields"}
+	}
+	return res, err
 }
 
 func fileOf(r *BeginResult) *FileInfo {

@@ -62,7 +62,10 @@ type putter struct {
 	next   smh.PartPutter
 	before atomic.Pointer[func(*smh.PutRequest)]
 	after  atomic.Pointer[func(*smh.PutRequest)]
+	forms  bool // small files go as form uploads (smh.FormPutter)
 }
+
+func (p *putter) PutsForms() bool { return p.forms }
 
 func (p *putter) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutResponse, error) {
 	if f := p.before.Load(); f != nil {

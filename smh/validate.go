@@ -17,6 +17,13 @@ const (
 	maxNameBytes          = 255                    // SMH FileNameLengthExceed
 )
 
+// FormThreshold: smaller files take a form upload when the transport sends
+// forms (FormPutter). A browser reports no upload progress for a form (a
+// progress listener would bring back the preflight that the form saves), so
+// the stall watchdog sees none either: under 256 KiB even a 40 kbit/s link
+// sends the file within the default StallTimeout.
+const FormThreshold int64 = 256 << 10
+
 // CleanPath checks an SMH target path and returns it without leading or
 // trailing slashes. SMH paths are slash-separated names; empty, "." and ".."
 // segments, control characters and over-long names are refused here, before

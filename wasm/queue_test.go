@@ -437,7 +437,7 @@ func TestQueueResumeRecords(t *testing.T) {
 		assert.Equal(t, crc, f.Result.CRC64, f.Path)
 	}
 	assert.Equal(t, before["part"], e.counts()["part"], "no part sent again")
-	assert.Equal(t, before["object.put"], e.counts()["object.put"], "no simple upload again")
+	assert.Equal(t, before["object.post"], e.counts()["object.post"], "no small file sent again")
 	p := b.lastProgress()
 	assert.Equal(t, 4, p.Done)
 	assert.Equal(t, 4, p.Skipped)

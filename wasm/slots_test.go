@@ -47,7 +47,7 @@ func TestSlotsShareAPoolAcrossUploads(t *testing.T) {
 			c := e.counts()
 			assert.Equal(t, 2, c["put.peak"], "PUTs in flight at once, across the files")
 			assert.Equal(t, 4+4, c["part"])
-			assert.Equal(t, 1, c["object.put"])
+			assert.Equal(t, 1, c["object.post"], "the small file's one form upload")
 		})
 	}
 }

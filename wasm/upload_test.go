@@ -48,18 +48,23 @@ func TestUpload64MiBRenewsOncePerExpiry(t *testing.T) {
 	r.checkProgress(size)
 }
 
-func TestSmallFileTakesOneSimpleUpload(t *testing.T) {
+// A small file takes one form upload: a begin, the form's POST and the
+// confirm, all three CORS simple requests, with no preflight.
+func TestSmallFileTakesOneFormUpload(t *testing.T) {
 	e := newEmu(t, emuConfig{})
-	const size = 300 << 10
+	const size = 200 << 10 // under smh.FormThreshold
 	r := start(t, api, generated(size, 2, "small.bin"), e.options(map[string]any{"path": "small.bin"}))
 	fi := r.done()
 	crc, _ := e.storedCRC("small.bin")
 	assert.Equal(t, expectedCRC(t, size, 2), crc)
 	assert.Equal(t, crc, fi.CRC64)
 	c := e.counts()
-	assert.Equal(t, 1, c["begin.simple"])
-	assert.Equal(t, 1, c["object.put"])
-	assert.Equal(t, 0, c["part"])
+	assert.Equal(t, 1, c["begin.form"])
+	assert.Equal(t, 1, c["object.post"])
+	assert.Equal(t, 1, c["confirm"])
+	assert.Zero(t, c["begin.simple"]+c["object.put"]+c["part"])
+	assert.Zero(t, c["api.preflight"], "no preflight on the API host")
+	assert.Zero(t, c["cos.preflight"], "nor on the storage host")
 }
 
 // Without a token to start with, getAccessToken gives the first one; when

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"sync"
@@ -24,7 +25,14 @@ type Transport struct {
 	// Client defaults to a client without an overall timeout: parts are
 	// large, and the engine's stall watchdog catches a dead connection.
 	Client *http.Client
+	// Forms makes the engine send small files as form uploads
+	// (smh.FormPutter), as the browser build does. Off by default: a form
+	// saves CORS preflights, which a native client never sends.
+	Forms bool
 }
+
+// PutsForms reports whether small files go as form uploads (Forms).
+func (t *Transport) PutsForms() bool { return t.Forms }
 
 // New returns a Transport over http.DefaultTransport.
 func New() *Transport { return &Transport{Client: &http.Client{}} }
@@ -77,13 +85,23 @@ func (t *Transport) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutRespons
 	if r.Length == 0 {
 		body = http.NoBody
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, r.URL, body)
+	method, length := http.MethodPut, r.Length
+	var contentType string
+	if r.Form != nil {
+		method = http.MethodPost
+		body, length, contentType = formBody(r.Form, cr, r.Length)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.URL, body)
 	if err != nil {
 		return nil, err
 	}
-	req.ContentLength = r.Length
-	for k, v := range r.Header {
-		req.Header.Set(k, v)
+	req.ContentLength = length
+	if r.Form != nil {
+		req.Header.Set("Content-Type", contentType)
+	} else {
+		for k, v := range r.Header {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := t.client().Do(req)
 	if _, _, rerr := cr.result(); rerr != nil {
@@ -107,6 +125,23 @@ func (t *Transport) Put(ctx context.Context, r *smh.PutRequest) (*smh.PutRespons
 		CRC64:    crc,
 		Hashed:   !r.NoHash && n == r.Length,
 	}, nil
+}
+
+// formBody streams a form upload: the fields, then file (n bytes) as the
+// field "file", last as COS requires. It returns the body, its length and
+// its Content-Type.
+func formBody(fields []smh.FormField, file io.Reader, n int64) (io.Reader, int64, string) {
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for _, f := range fields {
+		_ = w.WriteField(f.Name, f.Value) // writes to a bytes.Buffer cannot fail
+	}
+	_, _ = w.CreateFormFile("file", "blob")
+	head := b.Len()
+	_ = w.Close() // the closing boundary, after the file's bytes
+	all := b.Bytes()
+	return io.MultiReader(bytes.NewReader(all[:head]), file, bytes.NewReader(all[head:])),
+		int64(len(all)) + n, w.FormDataContentType()
 }
 
 func header(h http.Header) smh.Header {

@@ -26,7 +26,7 @@ import (
 var ops = []string{
 	"token.create", "token.renew", "begin.multipart", "begin.simple", "renew", "status", "confirm", "cancel",
 	"directory.create", "file.head", "part", "object.put", "part.expired", "put.peak",
-	"part.peak", "object.peak",
+	"part.peak", "object.peak", "begin.form", "object.post", "api.preflight", "cos.preflight",
 }
 
 // holdTimeout bounds how long a held part and a /held wait last, so a
