@@ -36,16 +36,7 @@ type uploadPartInfoJSON struct {
 // secret, signed per smh-api.md §6.2 for PUT on the object key (and the uploadid parameter of a multipart
 // task), valid for SignatureTTL from now.
 func (e *Emulator) issueLocked(t *task) uploadInfoJSON {
-	now := e.now()
-	ttl := max(int64((e.cfg.SignatureTTL+time.Second-1)/time.Second), 1)
-	start := now.Unix()
-	end := start + ttl
-	is := &issue{task: t, secret: []byte(randHex(20)), token: t.securityToken, gen: e.gen, end: time.Unix(end, 0)}
-	ak := "AKID" + randHex(16)
-	e.issues[ak] = is
-	t.aks = append(t.aks, ak)
-
-	keyTime := fmt.Sprintf("%d;%d", start, end)
+	ak, is, keyTime, end := e.credentialsLocked(t)
 	paramList, params := "", ""
 	if t.multipart {
 		paramList, params = "uploadid", "uploadid="+cosEscape(t.uploadID)
@@ -74,6 +65,19 @@ func (e *Emulator) issueLocked(t *task) uploadInfoJSON {
 		Expiration:         timeMillis(time.Unix(end, 0)),
 		AvailableDomainNum: 1,
 	}
+}
+
+// credentialsLocked makes t a new access key id with its own random secret, valid for SignatureTTL
+// from now, and returns it with its key time ("start;end") and end.
+func (e *Emulator) credentialsLocked(t *task) (ak string, is *issue, keyTime string, end int64) {
+	ttl := max(int64((e.cfg.SignatureTTL+time.Second-1)/time.Second), 1)
+	start := e.now().Unix()
+	end = start + ttl
+	is = &issue{task: t, secret: []byte(randHex(20)), token: t.securityToken, gen: e.gen, end: time.Unix(end, 0)}
+	ak = "AKID" + randHex(16)
+	e.issues[ak] = is
+	t.aks = append(t.aks, ak)
+	return ak, is, fmt.Sprintf("%d;%d", start, end), end
 }
 
 // ---- begin ----

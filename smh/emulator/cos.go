@@ -428,21 +428,16 @@ func (c *cosCall) put() {
 		t = e.objects[key]
 	}
 	if t == nil {
-		e.mu.Unlock()
 		if multipart {
-			c.failDrained(&cosError{status: 404, code: "NoSuchUpload", msg: "The specified upload does not exist."})
+			c.refuseLocked(&cosError{status: 404, code: "NoSuchUpload", msg: "The specified upload does not exist."})
 		} else {
 			// Guess: the credentials of a cancelled, confirmed or unknown simple task are no longer valid.
-			c.failDrained(&cosError{status: 403, code: "AccessDenied", msg: "Access Denied."})
+			c.refuseLocked(errNoAuth)
 		}
 		return
 	}
 	if ce := e.verifyLocked(r, t); ce != nil {
-		if ce == errExpired {
-			e.counts["part.expired"]++
-		}
-		e.mu.Unlock()
-		c.failDrained(ce)
+		c.refuseLocked(ce)
 		return
 	}
 	corrupt := e.takeCorruptLocked()
@@ -519,6 +514,16 @@ func (c *cosCall) injectedFault() bool {
 		abort() // no answer; the connection is dropped
 	}
 	return false
+}
+
+// refuseLocked answers a PUT or form POST refused with ce (counting part.expired for an expiry) and
+// releases the lock.
+func (c *cosCall) refuseLocked(ce *cosError) {
+	if ce == errExpired {
+		c.e.counts["part.expired"]++
+	}
+	c.e.mu.Unlock()
+	c.failDrained(ce)
 }
 
 // takeCorruptLocked consumes one use of CorruptParts.

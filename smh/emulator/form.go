@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -36,16 +35,7 @@ type formPolicy struct {
 // issueFormLocked hands out fresh form credentials for t, like issueLocked for a PUT: a new access key
 // id with its own secret, valid for SignatureTTL from now.
 func (e *Emulator) issueFormLocked(t *task) formInfoJSON {
-	now := e.now()
-	ttl := max(int64((e.cfg.SignatureTTL+time.Second-1)/time.Second), 1)
-	start := now.Unix()
-	end := start + ttl
-	is := &issue{task: t, secret: []byte(randHex(20)), token: t.securityToken, gen: e.gen, end: time.Unix(end, 0)}
-	ak := "AKID" + randHex(16)
-	e.issues[ak] = is
-	t.aks = append(t.aks, ak)
-
-	keyTime := fmt.Sprintf("%d;%d", start, end)
+	ak, is, keyTime, end := e.credentialsLocked(t)
 	form := map[string]string{
 		"key":                  t.objectKey,
 		"acl":                  "default",
@@ -128,17 +118,12 @@ func (c *cosCall) postFile(fields map[string]string, body io.Reader) {
 	e.mu.Lock()
 	t := e.objects[key]
 	if t == nil || !t.form {
-		e.mu.Unlock()
 		// Guess: as for a simple PUT, the fields of a cancelled, confirmed or unknown task are not valid.
-		c.failDrained(&cosError{status: 403, code: "AccessDenied", msg: "Access Denied."})
+		c.refuseLocked(errNoAuth)
 		return
 	}
 	if ce := e.verifyFormLocked(fields, t); ce != nil {
-		if ce == errExpired {
-			e.counts["part.expired"]++
-		}
-		e.mu.Unlock()
-		c.failDrained(ce)
+		c.refuseLocked(ce)
 		return
 	}
 	corrupt := e.takeCorruptLocked()
@@ -153,7 +138,7 @@ func (c *cosCall) postFile(fields map[string]string, body io.Reader) {
 	if t.state != taskOpen || e.tasks[t.confirmKey] != t || e.objects[key] != t { // cancelled or confirmed meanwhile
 		e.mu.Unlock()
 		e.discard(st)
-		c.fail(&cosError{status: 403, code: "AccessDenied", msg: "Access Denied."})
+		c.fail(errNoAuth)
 		return
 	}
 	b, err := e.commit(st, e.objectPath(storeID))
