@@ -1026,6 +1026,10 @@ func TestFaults(t *testing.T) {
 		cancel() // the stalled request ends only with its context
 		require.Error(t, <-done)
 		assert.Empty(t, e.srv.UploadedParts(info.ConfirmKey))
+		// Twice, in full runs on a loaded machine, the next PUT stalled instead (its handler held in the
+		// stall, the first request gone without one) and the test hung for 10 minutes; the cause is not
+		// found. Clearing the knob keeps a recurrence from hanging the run.
+		e.srv.StallParts(0)
 		e.mustPut(info, 1, data)
 	})
 	t.Run("Latency", func(t *testing.T) {
