@@ -47,7 +47,7 @@ BENCH_QUEUE_SCENARIOS ?=
 # BENCH_QUEUE_PROTOCOLS picks the small scenario's protocols: http/1.1 (h1, plain HTTP), h2 (HTTPS, HTTP/2);
 # empty: both, in the same run.
 BENCH_QUEUE_PROTOCOLS ?=
-# BENCH_QUEUE_VARIANT: smh.queue() options as JSON, e.g. {"files":32}: the small scenario also runs the queue with them.
+# BENCH_QUEUE_VARIANT: smh.queue() options as JSON, e.g. {"files":32}: the small and large scenarios also run the queue with them.
 BENCH_QUEUE_VARIANT ?=
 # wasm/npm holds package.json (its version is the package's) and README.md;
 # make package stages them with the built module in wasm/dist/npm and packs it.

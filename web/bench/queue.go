@@ -95,9 +95,9 @@ type QueueConfig struct {
 	// Protocols are the small scenario's protocols (QueueProtocols' values), each on loopback and on the
 	// link; default QueueProtocols. The large and many scenarios run over ProtoHTTP1.
 	Protocols []string
-	// SmallVariant, when set, also runs the small scenario's queue with these options of smh.queue()
+	// Variant, when set, also runs the small and large scenarios' queue with these options of smh.queue()
 	// ({"files": 32}, say): a row beside the defaults', to measure a change before making it one.
-	SmallVariant map[string]any
+	Variant map[string]any
 }
 
 // QueueContestant is one row of a queue scenario.
@@ -138,16 +138,16 @@ func QueueContestants(scenario string, inPage bool) []QueueContestant {
 	return cs
 }
 
-// queueContestants are QueueContestants, with the small scenario's variant of cfg after the defaults'
-// queue.
+// queueContestants are QueueContestants, with the variant of cfg after the defaults' queue in the small
+// and large scenarios (the many scenario's floor is what its one queue row is read against).
 func queueContestants(cfg QueueConfig, scenario string) []QueueContestant {
 	cs := QueueContestants(scenario, cfg.InPage)
-	if scenario != ScenarioSmall || len(cfg.SmallVariant) == 0 {
+	if scenario == ScenarioMany || len(cfg.Variant) == 0 {
 		return cs
 	}
-	js, _ := json.Marshal(cfg.SmallVariant) // keys sorted
+	js, _ := json.Marshal(cfg.Variant) // keys sorted
 	v := cs[0]
-	v.ID, v.Name, v.Options = "queue-variant", strings.Replace(v.Name, "(defaults", "("+string(js), 1), cfg.SmallVariant
+	v.ID, v.Name, v.Options = "queue-variant", strings.Replace(v.Name, "(defaults", "("+string(js), 1), cfg.Variant
 	return slices.Insert(cs, 1, v)
 }
 

@@ -24,7 +24,7 @@ var (
 	queueLarge     = flag.String("queue-large", "20x32M", "with -queue: the large scenario's files, COUNTxSIZE")
 	queueMany      = flag.String("queue-many", "10000x1", "with -queue: the many scenario's files, COUNTxSIZE")
 	queueProtos    = flag.String("queue-protocols", os.Getenv("BENCH_QUEUE_PROTOCOLS"), "with -queue: the small scenario's protocols, comma-separated: http/1.1 (or h1: plain HTTP), h2 (HTTPS, HTTP/2 by ALPN); default both (env BENCH_QUEUE_PROTOCOLS)")
-	queueVariant   = flag.String("queue-variant", os.Getenv("BENCH_QUEUE_VARIANT"), `with -queue: also run the small scenario's queue with these smh.queue() options, a JSON object such as {"files":32} (env BENCH_QUEUE_VARIANT)`)
+	queueVariant   = flag.String("queue-variant", os.Getenv("BENCH_QUEUE_VARIANT"), `with -queue: also run the small and large scenarios' queue with these smh.queue() options, a JSON object such as {"files":32} (env BENCH_QUEUE_VARIANT)`)
 	queueInPage    = flag.Bool("queue-inpage", os.Getenv("BENCH_QUEUE_INPAGE") != "", "with -queue: run the module in the page (worker: false) instead of its Worker (env BENCH_QUEUE_INPAGE)")
 	queueJSON      = flag.String("queue-json", "web/bench/queue-results.json", "with -queue: write the whole report here (empty: do not)")
 	queueMD        = flag.String("queue-md", "web/bench/queue-results.md", "with -queue: write the Markdown tables here (empty: do not)")
@@ -70,7 +70,7 @@ func runQueue(cfg bench.Config, linkFlag string) error {
 		}
 	}
 	if *queueVariant != "" {
-		if err := json.Unmarshal([]byte(*queueVariant), &qc.SmallVariant); err != nil {
+		if err := json.Unmarshal([]byte(*queueVariant), &qc.Variant); err != nil {
 			return fmt.Errorf("-queue-variant %q: want a JSON object: %w", *queueVariant, err)
 		}
 	}
