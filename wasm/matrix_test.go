@@ -318,6 +318,20 @@ func browserScenarios() []bscenario {
 		{name: "wrong CRC-64 always", size: 3 * MiB, want: smh.CodeIntegrity,
 			setup: func(x *bx) { x.faults(map[string]any{"kind": "corrupt", "n": 1000}) },
 			check: func(x *bx, _ result) { assert.Equal(x.t, 0, x.e.counts()["confirm"], "never confirms a wrong file") }},
+		// A file under smh.FormThreshold goes as a form upload: the faults
+		// are its form POST's, and it is retried as a part is.
+		{name: "small file (form upload): 503 once", size: 100 << 10,
+			setup: func(x *bx) { x.faults(map[string]any{"kind": "parts", "n": 1, "status": 503, "code": "SlowDown"}) },
+			check: checkForm(2)},
+		{name: "small file (form upload): connection reset once", size: 100 << 10,
+			setup: func(x *bx) { x.faults(map[string]any{"kind": "reset", "n": 1}) },
+			check: checkForm(2)},
+		{name: "small file (form upload): wrong CRC-64 once", size: 100 << 10,
+			setup: func(x *bx) { x.faults(map[string]any{"kind": "corrupt", "n": 1}) },
+			check: func(x *bx, r result) {
+				assert.Len(x.t, retriesWith(x, smh.CodeIntegrity), 1)
+				checkForm(2)(x, r)
+			}},
 		// The server's clock jumps 7 of the signatures' 10 minutes while
 		// parts are in flight: a client on the server's clock (learned from
 		// Date, an hour off the page's) renews ahead exactly once, and no
@@ -448,6 +462,17 @@ func browserScenarios() []bscenario {
 				_, size := x.e.storedCRC("m/file.bin")
 				assert.Equal(x.t, int64(3), size, "the existing file is untouched")
 			}},
+	}
+}
+
+// checkForm checks that the file went as a form upload, in posts
+// attempts, with no simple upload and no preflight on the storage host
+// (the API host's is the folder's creation, a PUT).
+func checkForm(posts int) func(*bx, result) {
+	return func(x *bx, _ result) {
+		c := x.e.counts()
+		assert.Equal(x.t, posts, c["object.post"])
+		assert.Zero(x.t, c["begin.simple"]+c["object.put"]+c["cos.preflight"])
 	}
 }
 
