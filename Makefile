@@ -23,15 +23,15 @@ WASM_PACK_GAP := 20
 # opt-out; then this line goes.
 WASM_GOEXPERIMENT := nogreenteagc
 # Packages of the browser module compiled without inlining, which also keeps
-# their functions from being inlined into callers: fmt, time, net/url and
-# internal/fmtsort format errors, build URLs and read clocks, never loop over
-# a file's bytes, and their inlined copies cost smh.wasm 21 KB gzip. Under
-# Node's V8 (best of 3 interleaved rounds): fmt.Errorf 1.5 -> 2.2 us, a
-# path escaped and a query encoded 2.9 -> 5.4 us (once a request), time
-# methods 1.04x; hashing, JSON, vert and allocation unchanged. reflect keeps
-# inlining (vert.ValueOf ran 1.4x slower without), as do the runtime and
-# what loops over bytes call.
-WASM_GCFLAGS := -gcflags=fmt=-l -gcflags=time=-l -gcflags=net/url=-l -gcflags=internal/fmtsort=-l
+# their functions from being inlined into callers: fmt, time, net/url,
+# internal/fmtsort and reflect format errors, build URLs, read clocks and
+# convert options (vert), never loop over a file's bytes, and their inlined
+# copies cost smh.wasm 31 KB gzip. Under Node's V8 (interleaved rounds):
+# fmt.Errorf 1.5 -> 2.2 us, a path escaped and a query encoded 2.9 -> 5.4 us
+# (once a request), time methods 1.04x, a vert round trip of an options
+# object no slower; hashing, JSON and allocation unchanged. The runtime and
+# what loops over bytes call keep inlining.
+WASM_GCFLAGS := -gcflags=fmt=-l -gcflags=time=-l -gcflags=net/url=-l -gcflags=internal/fmtsort=-l -gcflags=reflect=-l
 # wasmbrowsertest runs GOOS=js tests in headless Chromium; go test finds it
 # on PATH as go_js_wasm_exec. Pinned, in a project-local directory named by
 # its version so a new pin installs afresh.
