@@ -129,12 +129,15 @@ func parseHTTPDate(s string) (time.Time, bool) {
 }
 
 // dateScanner reads an HTTP date left to right; ok turns false at the
-// first thing out of place and stays so.
+// first thing out of place and stays so. Its methods are go:noinline:
+// parseHTTPDate calls each several times, once a response, and inlined
+// they made it 5 KB of smh.wasm's code.
 type dateScanner struct {
 	s  string
 	ok bool
 }
 
+//go:noinline
 func (p *dateScanner) lit(c byte) {
 	if !p.ok || len(p.s) == 0 || p.s[0] != c {
 		p.ok = false
@@ -144,6 +147,8 @@ func (p *dateScanner) lit(c byte) {
 }
 
 // spaces takes one or more spaces, as time.Parse does for a layout's one.
+//
+//go:noinline
 func (p *dateScanner) spaces() {
 	if !p.ok || len(p.s) == 0 || p.s[0] != ' ' {
 		p.ok = false
@@ -153,6 +158,8 @@ func (p *dateScanner) spaces() {
 }
 
 // num reads between least and most decimal digits.
+//
+//go:noinline
 func (p *dateScanner) num(least, most int) int {
 	n, x := 0, 0
 	for ; p.ok && n < most && isDigit(p.s, n); n++ {
@@ -168,6 +175,8 @@ func (p *dateScanner) num(least, most int) int {
 
 // name returns the index of the next three letters, in any case, among
 // names (three letters each), as time.Parse matches day and month names.
+//
+//go:noinline
 func (p *dateScanner) name(names string) int {
 	if p.ok && len(p.s) >= 3 {
 		for i := 0; i < len(names); i += 3 {
