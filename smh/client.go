@@ -86,8 +86,8 @@ func (c *Client) ObserveDate(h Header) {
 	if d == "" {
 		return
 	}
-	t, err := time.Parse(time.RFC1123, d)
-	if err != nil {
+	t, ok := parseHTTPDate(d)
+	if !ok {
 		return
 	}
 	off := t.Sub(c.clock.Now())

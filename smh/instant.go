@@ -2,9 +2,10 @@ package smh
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"io"
+
+	"github.com/smhupload/smh-upload/internal/purehash"
 )
 
 // instantBlock is the block of SMH's instant-upload hashes (smh-api.md §3):
@@ -29,7 +30,7 @@ func instantHashes(ctx context.Context, r io.ReaderAt, size int64, full bool) (b
 		if _, err := r.ReadAt(buf[:n], off); err != nil && err != io.EOF {
 			return "", "", err
 		}
-		h := sha256.New()
+		h := purehash.NewSHA256()
 		h.Write(prev)
 		h.Write(buf[:n])
 		prev = h.Sum(nil)

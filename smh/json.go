@@ -202,8 +202,8 @@ func (f *fields) time(key string) time.Time {
 	if s == "" || f.err != nil {
 		return time.Time{}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	t, ok := parseRFC3339(s)
+	if !ok {
 		f.fail(key, "an RFC 3339 time")
 	}
 	return t

@@ -2,12 +2,13 @@ package smh
 
 import (
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/smhupload/smh-upload/internal/purehash"
 )
 
 // ResumeStore keeps resume records between runs of a program: a browser's
@@ -58,7 +59,7 @@ func ResumeKey(id FileID) string {
 	if space == "" {
 		space = "-"
 	}
-	h := md5.New()
+	h := purehash.NewMD5()
 	for _, f := range []string{id.Name, strconv.FormatInt(id.Size, 10), strconv.FormatInt(id.LastModified, 10),
 		id.Endpoint, id.LibraryID, space, id.UserID, p} {
 		// Length-prefixed, so field boundaries cannot shift between files.

@@ -72,7 +72,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
 		return time.Duration(s) * time.Second
 	}
-	if t, err := time.Parse(time.RFC1123, v); err == nil && t.After(now) {
+	if t, ok := parseHTTPDate(v); ok && t.After(now) {
 		return t.Sub(now)
 	}
 	return 0

@@ -2,9 +2,10 @@ package smh
 
 import (
 	"context"
-	"crypto/md5"
 	"io"
 	"strings"
+
+	"github.com/smhupload/smh-upload/internal/purehash"
 )
 
 // Header holds HTTP headers with lower-case names and one value each. The
@@ -104,7 +105,7 @@ type Body interface {
 // Sum is the checksum pair of a byte range.
 type Sum struct {
 	CRC64 uint64
-	MD5   [md5.Size]byte
+	MD5   [purehash.MD5Size]byte
 }
 
 // ReaderAtBody is a Body over an io.ReaderAt, such as an *os.File or a
@@ -128,7 +129,7 @@ func (b *ReaderAtBody) ReadAt(p []byte, off int64) (int, error) { return b.r.Rea
 // Sum hashes [off, off+n) in 1 MiB steps, checking ctx between them.
 func (b *ReaderAtBody) Sum(ctx context.Context, off, n int64) (Sum, error) {
 	c := NewCRC64()
-	m := md5.New()
+	m := purehash.NewMD5()
 	w := io.MultiWriter(c, m)
 	buf := make([]byte, 32<<10)
 	r := io.NewSectionReader(b.r, off, n)

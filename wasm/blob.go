@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"crypto/md5"
 	"fmt"
 	"hash"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"syscall/js"
 
 	"github.com/smhupload/smh-upload/smh"
+
+	"github.com/smhupload/smh-upload/internal/purehash"
 )
 
 // Hashing streams the Blob through one reused 1 MiB buffer: a BYOB
@@ -116,7 +117,7 @@ func hashAll(ctx context.Context, blob js.Value, n int64, withMD5 bool) (smh.Sum
 	c := smh.NewCRC64()
 	var m hash.Hash
 	if withMD5 {
-		m = md5.New()
+		m = purehash.NewMD5()
 	}
 	w := io.Writer(c)
 	if m != nil {
