@@ -35,9 +35,10 @@ type UploadInfo struct {
 	ConfirmKey         string            `json:"confirmKey"`
 	Expiration         time.Time         `json:"expiration"`
 	AvailableDomainNum flexInt           `json:"availableDomainNum"`
-	// Form holds a form upload's fields (BeginForm), posted with the file
-	// to the storage host's root instead of a PUT to Path with Headers.
-	Form map[string]string `json:"form,omitempty"`
+	// Form holds a form upload's fields (BeginForm), in the answer's order,
+	// posted with the file to the storage host's root instead of a PUT to
+	// Path with Headers.
+	Form []FormField `json:"form,omitempty"`
 }
 
 // FileInfo is a stored file as confirm (or an instant upload) returns it.

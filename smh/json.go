@@ -176,24 +176,39 @@ func (f *fields) strings(key string) []string {
 }
 
 func (f *fields) stringMap(key string) map[string]string {
+	var out map[string]string
+	f.visitStrings(key, func(n int) { out = make(map[string]string, n) }, func(k, v string) { out[k] = v })
+	return out
+}
+
+// formFields reads an object of strings as form fields, in the answer's
+// order.
+func (f *fields) formFields(key string) []FormField {
+	var out []FormField
+	f.visitStrings(key, func(n int) { out = make([]FormField, 0, n) }, func(k, v string) { out = append(out, FormField{k, v}) })
+	return out
+}
+
+// visitStrings calls start with the number of members of the object of
+// strings at key, if there is one, then add with each member in order.
+func (f *fields) visitStrings(key string, start func(int), add func(k, v string)) {
 	v := f.get(key)
 	if v == nil {
-		return nil
+		return
 	}
 	o, err := v.Object()
 	if err != nil {
 		f.fail(key, "an object")
-		return nil
+		return
 	}
-	out := make(map[string]string, o.Len())
+	start(o.Len())
 	o.Visit(func(k []byte, e *fastjson.Value) {
 		b, err := e.StringBytes()
 		if err != nil {
 			f.fail(key, "an object of strings")
 		}
-		out[string(k)] = string(b)
+		add(string(k), string(b))
 	})
-	return out
 }
 
 // time reads an RFC 3339 time, as time.Time's UnmarshalJSON does.
@@ -216,7 +231,7 @@ func (u *UploadInfo) decodeJSON(v *fastjson.Value) error {
 		Path:               f.str("path"),
 		UploadID:           f.str("uploadId"),
 		Headers:            f.stringMap("headers"),
-		Form:               f.stringMap("form"),
+		Form:               f.formFields("form"),
 		ConfirmKey:         f.str("confirmKey"),
 		Expiration:         f.time("expiration"),
 		AvailableDomainNum: f.integer("availableDomainNum"),

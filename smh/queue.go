@@ -1,11 +1,9 @@
 package smh
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"io"
-	"slices"
 	"sync"
 	"time"
 )
@@ -147,8 +145,12 @@ func NewQueue(c *Client, put PartPutter, o QueueOptions) (*Queue, error) {
 	case o.SmallFiles < 0:
 		return nil, invalid(CodeInvalidConcurrency, "small files %d is below 1", o.SmallFiles)
 	}
-	o.Files = cmp.Or(o.Files, 8)
-	o.SmallFiles = cmp.Or(o.SmallFiles, 16)
+	if o.Files == 0 {
+		o.Files = 8
+	}
+	if o.SmallFiles == 0 {
+		o.SmallFiles = 16
+	}
 	clock := o.Clock
 	if clock == nil {
 		clock = c.clock
@@ -306,9 +308,11 @@ func (q *Queue) Cancel(ctx context.Context) error {
 	q.mu.Lock()
 	q.canceled = true
 	var events []QueueFile
-	var idle []*queued // not started: only a resumed one has a server task to delete
-	for _, i := range q.pendingLocked() {
-		f := q.files[i]
+	var idle []*queued          // not started: only a resumed one has a server task to delete
+	for _, f := range q.files { // the pending files, in the order added
+		if f.file.State != FilePending {
+			continue
+		}
 		q.setLocked(f, FileCanceled)
 		f.file.Err = canceledError(nil, "")
 		events = append(events, f.file)
@@ -428,13 +432,6 @@ func (q *Queue) runningJobsLocked() []*Job {
 		}
 	}
 	return jobs
-}
-
-// pendingLocked returns the files waiting to start, in the order added.
-func (q *Queue) pendingLocked() []int {
-	all := slices.Concat(q.pending[:]...)
-	slices.Sort(all)
-	return all
 }
 
 // kickLocked starts pending files while their lane has room, and returns

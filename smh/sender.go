@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -109,7 +107,7 @@ func (t *Task) putOnce(ctx context.Context, info *UploadInfo, prog *progressTrac
 		h.Set(k, v)
 	}
 	resp, err := t.put.Put(actx, &PutRequest{URL: t.objectURL(info, n), Header: h, Body: t.body, Offset: off, Length: length,
-		NoHash: t.o.DisableIntegrityCheck, Form: formFields(info.Form),
+		NoHash: t.o.DisableIntegrityCheck, Form: info.Form,
 		Progress: func(sent int64) {
 			wd.kick()
 			prog.update(n, sent)
@@ -158,17 +156,4 @@ func (t *Task) putOnce(ctx context.Context, info *UploadInfo, prog *progressTrac
 			Message:   fmt.Sprintf("storage reports CRC-64 %s for the part, the bytes sent have %d", got, sent)}
 	}
 	return sent, nil
-}
-
-// formFields orders a form upload's fields by name, so that each attempt
-// sends the same body; nil when there is no form.
-func formFields(form map[string]string) []FormField {
-	if form == nil {
-		return nil
-	}
-	out := make([]FormField, 0, len(form))
-	for _, k := range slices.Sorted(maps.Keys(form)) {
-		out = append(out, FormField{k, form[k]})
-	}
-	return out
 }
