@@ -225,13 +225,19 @@ function startWorker(worker, compiled) {
         case "qfiles":
           for (const f of m.fs) u?.onFile?.(toResult(f));
           break;
+        case "qdonefiles": {
+          // done's results, in turns, before its reply
+          const w = u?.waits.get(m.r);
+          if (w) (w.files ??= []).push(...m.fs.map(toResult));
+          break;
+        }
         case "qreply": {
           // add's count, cancel's end, or done's results, by the request's number
           const w = u?.waits.get(m.r);
           u?.waits.delete(m.r);
           if (m.progress) u.progress = m.progress;
           if (m.err) w?.reject(toError(m.err));
-          else w?.resolve(m.files ? m.files.map(toResult) : m.v);
+          else w?.resolve(m.files !== undefined ? (w.files ?? []) : m.v);
           break;
         }
       }

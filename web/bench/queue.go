@@ -654,6 +654,8 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 		return fail("metrics: %v", serr)
 	case res.Failed > 0:
 		return fail("%d of %d files failed: %v", res.Failed, len(files), res.Errors)
+	case c.Kind != QueueKindIdle && res.Done != len(files):
+		return fail("the page counted %d of %d files done", res.Done, len(files))
 	}
 
 	out.Bytes, out.Seconds, out.AddMs = res.Bytes, res.Ms/1000, res.AddMs
