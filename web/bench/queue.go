@@ -98,6 +98,10 @@ type QueueConfig struct {
 	// Variant, when set, also runs the small and large scenarios' queue with these options of smh.queue()
 	// ({"files": 32}, say): a row beside the defaults', to measure a change before making it one.
 	Variant map[string]any
+	// TraceDir, when set, receives Chromium's trace of each run (toplevel tasks with where they were
+	// posted from, the timeline and IPC), SCENARIO-CONTESTANT-rROUND.json: what a profile calls
+	// "(program)" on the main thread is named there.
+	TraceDir string
 }
 
 // QueueContestant is one row of a queue scenario.
@@ -221,6 +225,7 @@ type queueHarness struct {
 	proto string
 	stop  func()
 	idle  time.Duration // QueueConfig.IdleTime
+	trace string        // QueueConfig.TraceDir
 }
 
 // RunQueue runs the queue benchmark. Like Run, it returns an error only when the harness cannot run; a
@@ -304,7 +309,7 @@ func RunQueue(ctx context.Context, cfg QueueConfig) (*QueueReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		qh.idle = cfg.IdleTime
+		qh.idle, qh.trace = cfg.IdleTime, cfg.TraceDir
 		harnesses[key] = qh
 		return qh, nil
 	}
@@ -640,7 +645,18 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 		return fail("%v", err)
 	}
 	defer profiled.cancel()
+	var tr *tracer
+	if h.trace != "" {
+		if tr, err = h.startTrace(ctx); err != nil {
+			return fail("trace: %v", err)
+		}
+	}
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[queuePageResult](`window.queueBench.run()`, chromedp.EvalAwaitPromise))
+	if tr != nil {
+		if terr := h.stopTrace(ctx, tr, fmt.Sprintf("%s-%s-r%d.json", sc, c.ID, round)); terr != nil {
+			h.cfg.Logf("trace: %v", terr)
+		}
+	}
 	s1, serr := h.snap(ctx, browserPid)
 	if err == nil {
 		h.stopProfiles(profiled, fmt.Sprintf("%s-%s-r%d", sc, c.ID, round))
@@ -823,4 +839,27 @@ func (r QueueRun) summary() string {
 	return fmt.Sprintf("%8.1f files/s %7.1f MiB/s  %6.1f s  main cpu %.3f  stalls %d (%.0f ms)  add %.0f ms  req/file %.2f  cpu/file %.1f ms  nextHop %s/%s  load %s  stored %d/%d%s",
 		r.FilesPerSec, r.MiBps, r.Seconds, r.MainCPU, r.Stalls, r.LongestMs, r.AddMs, float64(r.RequestsAll)/float64(max(r.Files, 1)),
 		r.CPU.Total*1000/float64(max(r.Files, 1)), cmp.Or(r.NextHop.API, "-"), cmp.Or(r.NextHop.COS, "-"), r.LoadStart, r.Stored, r.Files, noisy)
+}
+
+// queueTrace are the categories of QueueConfig.TraceDir's traces.
+var queueTrace = []string{"toplevel", "toplevel.flow", "devtools.timeline", "disabled-by-default-devtools.timeline",
+	"blink", "loading", "mojom", "ipc", "v8.execute"}
+
+func (h *queueHarness) startTrace(ctx context.Context) (*tracer, error) {
+	if err := os.MkdirAll(h.trace, 0o755); err != nil {
+		return nil, err
+	}
+	tr, err := newTracer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tr.keep = true
+	return tr, tr.start(ctx, queueTrace...)
+}
+
+func (h *queueHarness) stopTrace(ctx context.Context, tr *tracer, name string) error {
+	if _, err := tr.stop(ctx); err != nil {
+		return err
+	}
+	return tr.write(filepath.Join(h.trace, name))
 }

@@ -26,6 +26,7 @@ var (
 	queueProtos    = flag.String("queue-protocols", os.Getenv("BENCH_QUEUE_PROTOCOLS"), "with -queue: the small scenario's protocols, comma-separated: http/1.1 (or h1: plain HTTP), h2 (HTTPS, HTTP/2 by ALPN); default both (env BENCH_QUEUE_PROTOCOLS)")
 	queueVariant   = flag.String("queue-variant", os.Getenv("BENCH_QUEUE_VARIANT"), `with -queue: also run the small and large scenarios' queue with these smh.queue() options, a JSON object such as {"files":32} (env BENCH_QUEUE_VARIANT)`)
 	queueInPage    = flag.Bool("queue-inpage", os.Getenv("BENCH_QUEUE_INPAGE") != "", "with -queue: run the module in the page (worker: false) instead of its Worker (env BENCH_QUEUE_INPAGE)")
+	queueTrace     = flag.String("queue-trace", "", "with -queue: write Chromium's trace of each run into this directory")
 	queueJSON      = flag.String("queue-json", "web/bench/queue-results.json", "with -queue: write the whole report here (empty: do not)")
 	queueMD        = flag.String("queue-md", "web/bench/queue-results.md", "with -queue: write the Markdown tables here (empty: do not)")
 )
@@ -47,7 +48,7 @@ func parseFiles(s string) (int, int64, error) {
 // runQueue runs the queue benchmark with the shared flags of cfg (its Link is the small scenario's,
 // default wan) and writes its report; command repeats it.
 func runQueue(cfg bench.Config, linkFlag string) error {
-	qc := bench.QueueConfig{Config: cfg, InPage: *queueInPage}
+	qc := bench.QueueConfig{Config: cfg, InPage: *queueInPage, TraceDir: *queueTrace}
 	var err error
 	if qc.SmallFiles, qc.SmallSize, err = parseFiles(*queueSmall); err != nil {
 		return err
