@@ -390,8 +390,12 @@ func (rep *QueueReport) WriteMarkdown(w io.Writer, command string) {
 			fmt.Fprintln(w)
 		}
 	}
-	fmt.Fprintf(w, "Headless %s, %d CPUs (load average %s at the start, %s at the end), %s; smh-upload %s, cos-js-sdk-v5 %s.",
-		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.Go, rep.Module, rep.COSSDK)
+	cos := "" // the many scenario runs no cos-js-sdk-v5
+	if rep.COSSDK != "" {
+		cos = ", cos-js-sdk-v5 " + rep.COSSDK
+	}
+	fmt.Fprintf(w, "Headless %s, %d CPUs (load average %s at the start, %s at the end), %s; smh-upload %s%s.",
+		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.Go, rep.Module, cos)
 	fmt.Fprintf(w, " Speed, CPU and requests are medians, stalls the worst run; main thread: ThreadTime (TaskDuration) over the wall time; stalls: 10 ms timer ticks > 50 ms late. `%s`, %s.", command, rep.Date.Format("2006-01-02"))
 	n := 0
 	for _, r := range rep.Runs {
