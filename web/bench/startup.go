@@ -508,7 +508,11 @@ type tracer struct {
 }
 
 // write writes the raw events kept as a trace file (Chrome's JSON trace format), and keeps no more.
+// The file's folder is made when missing.
 func (tr *tracer) write(name string) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
 	tr.mu.Lock()
 	raw := tr.raw
 	tr.raw, tr.keep = nil, false
