@@ -840,26 +840,3 @@ func (r QueueRun) summary() string {
 		r.FilesPerSec, r.MiBps, r.Seconds, r.MainCPU, r.Stalls, r.LongestMs, r.AddMs, float64(r.RequestsAll)/float64(max(r.Files, 1)),
 		r.CPU.Total*1000/float64(max(r.Files, 1)), cmp.Or(r.NextHop.API, "-"), cmp.Or(r.NextHop.COS, "-"), r.LoadStart, r.Stored, r.Files, noisy)
 }
-
-// queueTrace are the categories of QueueConfig.TraceDir's traces.
-var queueTrace = []string{"toplevel", "toplevel.flow", "devtools.timeline", "disabled-by-default-devtools.timeline",
-	"blink", "loading", "mojom", "ipc", "v8.execute"}
-
-func (h *queueHarness) startTrace(ctx context.Context) (*tracer, error) {
-	if err := os.MkdirAll(h.trace, 0o755); err != nil {
-		return nil, err
-	}
-	tr, err := newTracer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tr.keep = true
-	return tr, tr.start(ctx, queueTrace...)
-}
-
-func (h *queueHarness) stopTrace(ctx context.Context, tr *tracer, name string) error {
-	if _, err := tr.stop(ctx); err != nil {
-		return err
-	}
-	return tr.write(filepath.Join(h.trace, name))
-}
