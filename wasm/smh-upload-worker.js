@@ -72,8 +72,9 @@ function serveWorker() {
   const tasks = new Map();
   const queues = new Map();
   const flushes = new Map(); // a queue's id → the sender of its pending file events
-  // plain makes a queue file's result cloneable: its Error as fields.
+  // A queue's done results cross in messages of DONE_CHUNK files (see "qdone").
   const DONE_CHUNK = 500;
+  // plain makes a queue file's result cloneable: its Error as fields.
   const plain = (f) => (f.error ? { ...f, error: errorFields(f.error) } : f);
   const pools = new Map(); // the page's slots() id → this module's pool
   const tokenWaits = new Map();

@@ -14,14 +14,15 @@ import (
 )
 
 // TestQueueBench runs each queue scenario small (20 × 16 KiB on loopback and the 40 ms link, each over
-// HTTP/1.1 and HTTP/2; 3 × 1 MiB; 100 files queued; one round) to prove that it works: every contestant
+// HTTP/1.1 and HTTP/2; 3 × 1 MiB; 1,200 files queued, so that the Worker hands done's results over in
+// three messages; one round) to prove that it works: every contestant
 // completes, the emulator holds every file with its source's size and CRC-64, the requests are counted,
 // Chromium reports the protocol of each leg for the hosts it called, and the tables are well formed.
 // Speeds are not asserted.
 func TestQueueBench(t *testing.T) {
 	cfg := needs(t)
 	cfg.Rounds, cfg.WorkDir, cfg.RunTimeout, cfg.Logf = 1, t.TempDir(), 2*time.Minute, t.Logf
-	qc := bench.QueueConfig{Config: cfg, SmallFiles: 20, SmallSize: 16 << 10, LargeFiles: 3, LargeSize: bench.MiB, ManyFiles: 100, ManySize: 1, IdleTime: 2 * time.Second}
+	qc := bench.QueueConfig{Config: cfg, SmallFiles: 20, SmallSize: 16 << 10, LargeFiles: 3, LargeSize: bench.MiB, ManyFiles: 1200, ManySize: 1, IdleTime: 2 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	rep, err := bench.RunQueue(ctx, qc)
