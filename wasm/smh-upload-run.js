@@ -38,7 +38,9 @@ export async function start({ wasm, exec, module }) {
   });
   go.argv = ["smh.wasm", name];
   try {
-    const instance = await WebAssembly.instantiate(await compiled, go.importObject);
+    const module = await compiled;
+    const instance = await WebAssembly.instantiate(module, go.importObject);
+    writeData(module, instance.exports.mem);
     const exited = go.run(instance).then(() => {
       throw new Error("smh-upload: the module exited before it was ready");
     });
@@ -56,6 +58,66 @@ export async function start({ wasm, exec, module }) {
     return Object.freeze(api);
   } finally {
     delete globalThis[name];
+  }
+}
+
+// DATA_SECTION is the custom section into which make wasm moves smh.wasm's
+// data segments (wasm/internal/wasmsize.MoveData): about 50,000 segments of a
+// few bytes each, whose data-section headers, or the zeros between them, made
+// up 0.8 MB of the file.
+const DATA_SECTION = "smh.data";
+
+/**
+ * writeData writes the data segments that the build moved into DATA_SECTION
+ * into memory, as instantiation writes a data section's: before Go's runtime
+ * starts, which reads its tables there. The payload is the segment count and
+ * the headers' byte length (ULEB128s), then per segment its distance from the
+ * end of the one before (SLEB128) and its length (ULEB128), then the bytes. A
+ * module built without the move (its data section applied already) has no
+ * such section.
+ * @param {WebAssembly.Module} module
+ * @param {WebAssembly.Memory} memory
+ */
+export function writeData(module, memory) {
+  const [section] = WebAssembly.Module.customSections(module, DATA_SECTION);
+  if (!section) return;
+  const src = new Uint8Array(section);
+  const mem = new Uint8Array(memory.buffer);
+  let p = 0;
+  const uleb = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const c = src[p++];
+      v += (c & 0x7f) * 2 ** shift;
+      if (c < 0x80) return v;
+    }
+  };
+  const sleb = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const c = src[p++];
+      v += (c & 0x7f) * 2 ** shift;
+      if (c < 0x80) return c & 0x40 ? v - 2 ** (shift + 7) : v;
+    }
+  };
+  const n = uleb();
+  let data = uleb();
+  data += p; // the bytes start after the headers
+  let addr = 0;
+  for (let i = 0; i < n; i++) {
+    addr += sleb();
+    const len = uleb();
+    if (addr < 0 || addr + len > mem.length || data + len > src.length || p > src.length) {
+      throw new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is damaged (segment ${i})`);
+    }
+    if (len < 32) {
+      // most segments are 2 bytes: a loop beats a subarray per segment
+      for (let j = 0; j < len; j++) mem[addr + j] = src[data + j];
+    } else {
+      mem.set(src.subarray(data, data + len), addr);
+    }
+    data += len;
+    addr += len;
   }
 }
 

@@ -315,7 +315,8 @@ func (h *harness) traceFile(row StartupRow, col StartupColumn, round int) string
 // Worker's requests, script evaluations and tasks (the DevTools timeline), V8's execution and
 // compilation, and the page's marks.
 var wholeTrace = []string{"devtools.timeline", "disabled-by-default-devtools.timeline", "loading", "toplevel",
-	"v8", "v8.execute", "v8.wasm", "blink.user_timing", "blink.worker", "disabled-by-default-network"}
+	"v8", "v8.execute", "v8.wasm", "blink.user_timing", "blink.worker", "disabled-by-default-network",
+	"disabled-by-default-v8.wasm.detailed", "disabled-by-default-v8.cpu_profiler"}
 
 // visit starts a browser on profile, lets it settle, and opens u with tracing of the wasm code cache
 // on; it stays stay on the page after it is ready (with untilCached, only until the profile holds a

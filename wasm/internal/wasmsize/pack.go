@@ -9,19 +9,33 @@ import (
 	"sort"
 )
 
-// PackData rewrites a module's data section so that segments less than
-// maxGap zero bytes apart become one segment holding the zeros between
-// them. Memory after instantiation is the same byte for byte.
+// DataSection is the name of the custom section into which MoveData moves
+// a module's data segments. smh-upload-run.js writes them into the
+// instance's memory before Go's runtime starts.
+const DataSection = "smh.data"
+
+// MoveData rewrites a module so that its data segments live in the custom
+// section DataSection instead of the data section, with the segments at
+// most maxGap zero bytes apart merged. Memory after the loader has written
+// them is the same byte for byte as after a plain instantiation.
+//
+// The section's payload is: the number of segments n and the byte length of
+// their headers (ULEB128s); n headers, each the segment's distance from the
+// end of the one before (SLEB128: Go writes one overlap) and its length
+// (ULEB128); then the segments' bytes, one after the other.
 //
 // Why: Go's linker starts a new segment at every run of more than 8 zero
 // bytes, and on js/wasm its function-lookup table (runtime.findfunctab, one
 // 20-byte bucket per 4 KiB of a program counter space that is function
-// index << 16) is 40,000 buckets of 2 bytes and 18 zeros. Each of those
-// segments costs a header (flags, i32.const address, end, length) that
-// differs from the last by its address, which gzip and Brotli store at
-// 3-4 bytes apiece, while 18 zeros cost them almost nothing: merging trades
-// raw bytes for fewer compressed ones.
-func PackData(b []byte, maxGap int) ([]byte, error) {
+// index << 16) is about 50,000 buckets of 2 bytes and 18 zeros. A data
+// segment's header (flags, i32.const address, end, length) is 7-8 bytes,
+// whose address differs from the last one's, so that gzip and Brotli store
+// it at 3-4 bytes apiece; merging the segments instead stores the zeros,
+// 0.8 MB of a 4.75 MB file, which V8 then receives, hashes and keeps. Here a
+// header is a distance and a length, 2 bytes that repeat, and no zero byte
+// between segments is stored: the file is 17 % smaller raw and a little
+// smaller compressed than either.
+func MoveData(b []byte, maxGap int) ([]byte, error) {
 	if len(b) < 8 || !bytes.Equal(b[:4], []byte("\x00asm")) {
 		return nil, errFormat
 	}
@@ -34,6 +48,10 @@ func PackData(b []byte, maxGap int) ([]byte, error) {
 		if r.err != nil || end > len(b) {
 			return nil, fmt.Errorf("%w: a section runs past the end", errFormat)
 		}
+		if id == 12 {
+			// memory.init and data.drop name segments by index: moving them would break those.
+			return nil, fmt.Errorf("%w: a data count section (passive segments) is not moved", errFormat)
+		}
 		if id != 11 {
 			r.off = end
 			continue
@@ -42,14 +60,33 @@ func PackData(b []byte, maxGap int) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: data section: %v", errFormat, err)
 		}
-		sec := writeSegments(mergeSegments(segs, maxGap))
 		out := append([]byte(nil), b[:start]...)
-		out = append(out, 11)
-		out = appendULEB(out, uint64(len(sec)))
-		out = append(out, sec...)
-		return append(out, b[end:]...), nil
+		out = append(out, b[end:]...)
+		return append(out, customSection(DataSection, encodeSegments(mergeSegments(segs, maxGap)))...), nil
 	}
 	return b, nil // no data section
+}
+
+// encodeSegments is DataSection's payload for segs, which are in address order.
+func encodeSegments(segs []segment) []byte {
+	var headers, data []byte
+	prev := 0
+	for _, s := range segs {
+		headers = appendSLEB(headers, int64(s.addr-prev))
+		headers = appendULEB(headers, uint64(len(s.data)))
+		data = append(data, s.data...)
+		prev = s.addr + len(s.data)
+	}
+	out := appendULEB(nil, uint64(len(segs)))
+	out = appendULEB(out, uint64(len(headers)))
+	return append(append(out, headers...), data...)
+}
+
+func customSection(name string, payload []byte) []byte {
+	body := appendULEB(nil, uint64(len(name)))
+	body = append(append(body, name...), payload...)
+	out := appendULEB([]byte{0}, uint64(len(body)))
+	return append(out, body...)
 }
 
 type segment struct {
@@ -104,18 +141,6 @@ func mergeSegments(segs []segment, maxGap int) []segment {
 			}
 		}
 		out = append(out, segment{s.addr, append([]byte(nil), s.data...)})
-	}
-	return out
-}
-
-func writeSegments(segs []segment) []byte {
-	out := appendULEB(nil, uint64(len(segs)))
-	for _, s := range segs {
-		out = append(out, 0, 0x41)
-		out = appendSLEB(out, int64(s.addr))
-		out = append(out, 0x0b)
-		out = appendULEB(out, uint64(len(s.data)))
-		out = append(out, s.data...)
 	}
 	return out
 }

@@ -3,35 +3,76 @@
 package wasmsize
 
 import (
+	"bytes"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// memory is the linear memory a module's data section sets up.
+// memory is the linear memory a module's data segments set up, from its data
+// section or from DataSection, decoded as smh-upload-run.js does, and the
+// number of segments.
 func memory(t *testing.T, b []byte) ([]byte, int) {
+	var mem []byte
+	put := func(addr int, data []byte) {
+		if n := addr + len(data); n > len(mem) {
+			mem = append(mem, make([]byte, n-len(mem))...)
+		}
+		copy(mem[addr:], data)
+	}
 	r := &reader{b: b, off: 8}
 	for r.off < len(b) {
 		id := r.byte()
 		size := r.uleb()
 		end := r.off + size
-		if id == 11 {
+		switch {
+		case id == 11:
 			segs, err := readSegments(&reader{b: b[:end], off: r.off})
 			require.NoError(t, err)
-			var mem []byte
 			for _, s := range segs {
-				if n := s.addr + len(s.data); n > len(mem) {
-					mem = append(mem, make([]byte, n-len(mem))...)
-				}
-				copy(mem[s.addr:], s.data)
+				put(s.addr, s.data)
 			}
 			return mem, len(segs)
+		case id == 0:
+			c := &reader{b: b[:end], off: r.off}
+			l := c.uleb()
+			if string(b[c.off:c.off+l]) != DataSection {
+				break
+			}
+			c.off += l
+			n, hl := c.uleb(), c.uleb()
+			data := c.off + hl
+			addr := 0
+			for i := 0; i < n; i++ {
+				addr += c.sleb()
+				l := c.uleb()
+				require.NoError(t, c.err)
+				require.LessOrEqual(t, data+l, end, "segment %d runs past the section", i)
+				put(addr, b[data:data+l])
+				data += l
+				addr += l
+			}
+			require.Equal(t, end, data, "the section ends with the last segment")
+			return mem, n
 		}
 		r.off = end
 	}
 	return nil, 0
+}
+
+func writeSegments(segs []segment) []byte {
+	out := appendULEB(nil, uint64(len(segs)))
+	for _, s := range segs {
+		out = append(out, 0, 0x41)
+		out = appendSLEB(out, int64(s.addr))
+		out = append(out, 0x0b)
+		out = appendULEB(out, uint64(len(s.data)))
+		out = append(out, s.data...)
+	}
+	return out
 }
 
 func module(segs ...segment) []byte {
@@ -44,26 +85,58 @@ func module(segs ...segment) []byte {
 	return append(b, 0, 5, 4, 'n', 'a', 'm', 'e') // and a custom one after it
 }
 
-func TestPackData(t *testing.T) {
+func TestMoveData(t *testing.T) {
 	in := module(segment{100, []byte{1, 2}}, segment{120, []byte{3}}, segment{64, []byte{9}},
 		segment{200, []byte{4, 4}}, segment{1 << 20, []byte{5}})
-	out, err := PackData(in, 20)
+	out, err := MoveData(in, 20)
 	require.NoError(t, err)
 	want, n := memory(t, in)
 	require.Equal(t, 5, n)
 	got, n := memory(t, out)
 	assert.Equal(t, want, got, "memory is the same byte for byte")
 	assert.Equal(t, 4, n, "only 100 and 120 are within 20 bytes of each other")
-	assert.Equal(t, in[len(in)-7:], out[len(out)-7:], "sections after the data section are kept")
+	assert.NotContains(t, sectionIDs(t, out), byte(11), "no data section is left")
+	assert.Equal(t, []byte{1, 11, 0}, sectionIDs(t, in))
+	assert.Equal(t, []byte{1, 0, 0}, sectionIDs(t, out), "the type section, the name section, then DataSection")
+	assert.True(t, bytes.Contains(out, in[len(in)-7:]), "the section after the data section is kept")
 
-	out, err = PackData(in, 1<<21)
+	out, err = MoveData(in, 0)
+	require.NoError(t, err)
+	got, n = memory(t, out)
+	assert.Equal(t, want, got)
+	assert.Equal(t, 5, n)
+
+	out, err = MoveData(in, 1<<21)
 	require.NoError(t, err)
 	got, n = memory(t, out)
 	assert.Equal(t, want, got)
 	assert.Equal(t, 1, n)
 
-	_, err = PackData([]byte("not wasm"), 8)
+	// Overlapping segments keep their order, so the later one still wins.
+	in = module(segment{100, []byte{1, 2, 3}}, segment{101, []byte{7}})
+	want, _ = memory(t, in)
+	out, err = MoveData(in, 20)
+	require.NoError(t, err)
+	got, _ = memory(t, out)
+	assert.Equal(t, want, got)
+	assert.Equal(t, byte(7), got[101])
+
+	_, err = MoveData([]byte("not wasm"), 8)
 	assert.ErrorIs(t, err, errFormat)
+	_, err = MoveData(append([]byte("\x00asm\x01\x00\x00\x00"), 12, 1, 0), 8)
+	assert.ErrorIs(t, err, errFormat, "passive segments are not moved")
+}
+
+// sectionIDs are the ids of b's sections, in order.
+func sectionIDs(t *testing.T, b []byte) []byte {
+	var ids []byte
+	r := &reader{b: b, off: 8}
+	for r.off < len(b) {
+		ids = append(ids, r.byte())
+		r.off += r.uleb()
+		require.NoError(t, r.err)
+	}
+	return ids
 }
 
 func TestSLEB(t *testing.T) {
@@ -74,17 +147,19 @@ func TestSLEB(t *testing.T) {
 	}
 }
 
-// make wasm packed the built module, and packing it again keeps its memory.
-func TestPackDataSMHWasm(t *testing.T) {
+// make wasm moved the built module's data into DataSection, which holds Go's
+// runtime data (its version string among it) and no zeros between segments.
+func TestMoveDataSMHWasm(t *testing.T) {
 	b, err := os.ReadFile("../../dist/smh.wasm")
 	if os.IsNotExist(err) {
 		t.Skip("no wasm/dist/smh.wasm: run make wasm")
 	}
 	require.NoError(t, err)
-	want, n := memory(t, b)
-	assert.Less(t, n, 1000, "segments in the built module (Go writes about 48,000)")
-	out, err := PackData(b, 1<<10)
+	assert.NotContains(t, sectionIDs(t, b), byte(11), "no data section is left")
+	mem, n := memory(t, b)
+	assert.Greater(t, n, 1000, "segments (Go writes about 52,000)")
+	assert.Contains(t, string(mem), runtime.Version(), "Go's version string is in memory")
+	again, err := MoveData(b, 8)
 	require.NoError(t, err)
-	got, _ := memory(t, out)
-	assert.Equal(t, want, got)
+	assert.True(t, bytes.Equal(b, again), "a module with no data section is kept as it is")
 }

@@ -7,9 +7,10 @@
 //
 // With -funcs it lists the top functions whose names start with PREFIX
 // instead ("" for all, "time." for package time): what to look at when a
-// package is bigger than it should be. With -pack N it rewrites FILE with
-// its data segments less than N zero bytes apart merged (PackData): make
-// wasm does this for the compressed copies' sake.
+// package is bigger than it should be. With -movedata N it rewrites FILE
+// with its data segments in a custom section, those at most N zero bytes
+// apart merged (MoveData), which smh-upload-run.js writes into memory: make
+// wasm does this, for the raw and the compressed sizes alike.
 package main
 
 import (
@@ -25,15 +26,15 @@ import (
 func main() {
 	top := flag.Int("top", 25, "packages (or functions, with -funcs) listed")
 	funcs := flag.String("funcs", "\x00", "list the largest functions whose names start with this prefix")
-	pack := flag.Int("pack", -1, "rewrite FILE with data segments at most this many zero bytes apart merged")
+	move := flag.Int("movedata", -1, "rewrite FILE with its data segments in the custom section "+wasmsize.DataSection+", those at most this many zero bytes apart merged")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: wasmsize [-top N] [-funcs PREFIX | -pack N] FILE.wasm")
+		fmt.Fprintln(os.Stderr, "usage: wasmsize [-top N] [-funcs PREFIX | -movedata N] FILE.wasm")
 		os.Exit(2)
 	}
 	b, err := os.ReadFile(flag.Arg(0))
-	if err == nil && *pack >= 0 {
-		if b, err = wasmsize.PackData(b, *pack); err == nil {
+	if err == nil && *move >= 0 {
+		if b, err = wasmsize.MoveData(b, *move); err == nil {
 			err = writeFile(flag.Arg(0), b)
 		}
 		if err == nil {
