@@ -78,16 +78,21 @@ const DATA_SECTION = "smh.data";
  * @param {WebAssembly.Module} module
  * @param {WebAssembly.Memory} memory
  */
-export function writeData(module, memory) {
+function writeData(module, memory) {
   const [section] = WebAssembly.Module.customSections(module, DATA_SECTION);
   if (!section) return;
   const src = new Uint8Array(section);
   const mem = new Uint8Array(memory.buffer);
   let p = 0;
+  // A LEB128 cut off by the section's end would read undefined, forever.
+  const next = () => {
+    if (p >= src.length) throw new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is damaged (it ends early)`);
+    return src[p++];
+  };
   const uleb = () => {
     let v = 0;
     for (let shift = 0; ; shift += 7) {
-      const c = src[p++];
+      const c = next();
       v += (c & 0x7f) * 2 ** shift;
       if (c < 0x80) return v;
     }
@@ -95,7 +100,7 @@ export function writeData(module, memory) {
   const sleb = () => {
     let v = 0;
     for (let shift = 0; ; shift += 7) {
-      const c = src[p++];
+      const c = next();
       v += (c & 0x7f) * 2 ** shift;
       if (c < 0x80) return c & 0x40 ? v - 2 ** (shift + 7) : v;
     }
@@ -107,7 +112,7 @@ export function writeData(module, memory) {
   for (let i = 0; i < n; i++) {
     addr += sleb();
     const len = uleb();
-    if (addr < 0 || addr + len > mem.length || data + len > src.length || p > src.length) {
+    if (addr < 0 || addr + len > mem.length || data + len > src.length) {
       throw new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is damaged (segment ${i})`);
     }
     if (len < 32) {
