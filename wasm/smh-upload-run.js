@@ -22,6 +22,9 @@ export async function start({ wasm, exec, module }) {
   // the other until instantiation, and compiling is most of the start-up.
   const compiled = module ? module.then((m) => m ?? compile(wasm)) : compile(wasm);
   compiled.catch(() => {}); // reported below, after the import
+  // Decode the module's data (inflating its deflated blocks) meanwhile too.
+  const image = compiled.then(dataImage);
+  image.catch(() => {}); // reported below
   const records = openRecords(); // the queue's resume records, alongside
   // wasm_exec.js is a classic script that sets globalThis.Go; importing it
   // runs it once. Take the class right away: it must match smh.wasm. The
@@ -40,7 +43,7 @@ export async function start({ wasm, exec, module }) {
   try {
     const module = await compiled;
     const instance = await WebAssembly.instantiate(module, go.importObject);
-    writeData(module, instance.exports.mem);
+    writeData(await image, instance.exports.mem);
     const exited = go.run(instance).then(() => {
       throw new Error("smh-upload: the module exited before it was ready");
     });
@@ -64,66 +67,137 @@ export async function start({ wasm, exec, module }) {
 // DATA_SECTION is the custom section into which make wasm moves smh.wasm's
 // data segments (wasm/internal/wasmsize.MoveData): about 50,000 segments of a
 // few bytes each, whose data-section headers, or the zeros between them, made
-// up 0.8 MB of the file.
+// up 0.8 MB of the file. DATA_FORMAT is the version of its layout.
 const DATA_SECTION = "smh.data";
+const DATA_FORMAT = 1;
+
+// damaged is the Error for a DATA_SECTION that does not decode.
+const damaged = (what) => new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is damaged (${what})`);
+
+// leb reads ULEB128s and SLEB128s from bytes, from offset p on, and throws
+// where one is cut off by the end (which would read undefined, forever).
+function leb(bytes, p = 0) {
+  const next = () => {
+    if (p >= bytes.length) throw damaged("it ends early");
+    return bytes[p++];
+  };
+  return {
+    get p() {
+      return p;
+    },
+    skip(n) {
+      p += n;
+    },
+    uleb() {
+      let v = 0;
+      for (let shift = 0; ; shift += 7) {
+        const c = next();
+        v += (c & 0x7f) * 2 ** shift;
+        if (c < 0x80) return v;
+      }
+    },
+    sleb() {
+      let v = 0;
+      for (let shift = 0; ; shift += 7) {
+        const c = next();
+        v += (c & 0x7f) * 2 ** shift;
+        if (c < 0x80) return c & 0x40 ? v - 2 ** (shift + 7) : v;
+      }
+    },
+  };
+}
 
 /**
- * writeData writes the data segments that the build moved into DATA_SECTION
- * into memory, as instantiation writes a data section's: before Go's runtime
- * starts, which reads its tables there. The payload is the segment count and
- * the headers' byte length (ULEB128s), then per segment its distance from the
- * end of the one before (SLEB128) and its length (ULEB128), then the bytes. A
- * module built without the move (its data section applied already) has no
- * such section.
+ * dataImage decodes module's DATA_SECTION into the image of its segments,
+ * or null for a module built without the move (its data section applied at
+ * instantiation). The section is DATA_FORMAT, the image's length, then
+ * blocks: each its offset in the image, its length << 1 | 1 if its bytes are
+ * raw deflate, and the bytes. The build deflates the regular parts, which
+ * compress a twentieth, and stores the rest, which Brotli compresses better
+ * than deflate (wasmsize's packBlocks).
  * @param {WebAssembly.Module} module
+ * @returns {Promise<Uint8Array | null>}
+ */
+async function dataImage(module) {
+  const [section] = WebAssembly.Module.customSections(module, DATA_SECTION);
+  if (!section) return null;
+  const src = new Uint8Array(section);
+  if (src[0] !== DATA_FORMAT) {
+    throw new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is in format ${src[0]}, not ${DATA_FORMAT}: smh.wasm and smh-upload-run.js come from different builds`);
+  }
+  const r = leb(src, 1);
+  const image = new Uint8Array(r.uleb());
+  let filled = 0;
+  const put = (at, bytes) => {
+    if (at + bytes.length > image.length) throw damaged("a block runs past the image");
+    image.set(bytes, at);
+    filled += bytes.length;
+  };
+  const inflating = [];
+  while (r.p < src.length) {
+    const at = r.uleb();
+    const h = r.uleb();
+    const len = Math.floor(h / 2);
+    if (r.p + len > src.length) throw damaged("a block runs past its end");
+    const bytes = src.subarray(r.p, r.p + len);
+    r.skip(len);
+    if (h % 2) inflating.push(inflate(bytes).then((b) => put(at, b)));
+    else put(at, bytes);
+  }
+  await Promise.all(inflating);
+  if (filled !== image.length) throw damaged("its blocks do not fill it");
+  return image;
+}
+
+// inflate decompresses raw deflate bytes, natively (on a background thread).
+async function inflate(bytes) {
+  try {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (err) {
+    throw damaged(`a deflated block: ${err?.message ?? err}`);
+  }
+}
+
+/**
+ * writeData writes the segments of image (dataImage) into memory, as
+ * instantiation writes a data section's: before Go's runtime starts, which
+ * reads its tables there. The image is the segment count, the byte lengths
+ * of the headers and of the small segments' bytes, and the small segments'
+ * longest length (ULEB128s); per segment its distance from the end of the
+ * one before (SLEB128) and its length (ULEB128); then the small segments'
+ * bytes, and the others'.
+ * @param {Uint8Array | null} image
  * @param {WebAssembly.Memory} memory
  */
-function writeData(module, memory) {
-  const [section] = WebAssembly.Module.customSections(module, DATA_SECTION);
-  if (!section) return;
-  const src = new Uint8Array(section);
+function writeData(image, memory) {
+  if (!image) return;
   const mem = new Uint8Array(memory.buffer);
-  let p = 0;
-  // A LEB128 cut off by the section's end would read undefined, forever.
-  const next = () => {
-    if (p >= src.length) throw new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is damaged (it ends early)`);
-    return src[p++];
-  };
-  const uleb = () => {
-    let v = 0;
-    for (let shift = 0; ; shift += 7) {
-      const c = next();
-      v += (c & 0x7f) * 2 ** shift;
-      if (c < 0x80) return v;
-    }
-  };
-  const sleb = () => {
-    let v = 0;
-    for (let shift = 0; ; shift += 7) {
-      const c = next();
-      v += (c & 0x7f) * 2 ** shift;
-      if (c < 0x80) return c & 0x40 ? v - 2 ** (shift + 7) : v;
-    }
-  };
-  const n = uleb();
-  let data = uleb();
-  data += p; // the bytes start after the headers
+  const r = leb(image);
+  const n = r.uleb();
+  const headers = r.uleb();
+  const smallBytes = r.uleb();
+  const smallMax = r.uleb();
+  const headersEnd = r.p + headers;
+  let small = headersEnd; // the bytes start after the headers
+  let large = small + smallBytes;
   let addr = 0;
   for (let i = 0; i < n; i++) {
-    addr += sleb();
-    const len = uleb();
-    if (addr < 0 || addr + len > mem.length || data + len > src.length) {
-      throw new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is damaged (segment ${i})`);
-    }
-    if (len < 32) {
+    addr += r.sleb();
+    const len = r.uleb();
+    if (len <= smallMax) {
       // most segments are 2 bytes: a loop beats a subarray per segment
-      for (let j = 0; j < len; j++) mem[addr + j] = src[data + j];
+      if (addr < 0 || addr + len > mem.length || small + len > large) throw damaged(`segment ${i}`);
+      for (let j = 0; j < len; j++) mem[addr + j] = image[small + j];
+      small += len;
     } else {
-      mem.set(src.subarray(data, data + len), addr);
+      if (addr < 0 || addr + len > mem.length || large + len > image.length) throw damaged(`segment ${i}`);
+      mem.set(image.subarray(large, large + len), addr);
+      large += len;
     }
-    data += len;
     addr += len;
   }
+  if (r.p !== headersEnd || large !== image.length) throw damaged("its headers do not match its bytes");
 }
 
 /**

@@ -42,20 +42,29 @@ func memory(t *testing.T, b []byte) ([]byte, int) {
 			if string(b[c.off:c.off+l]) != DataSection {
 				break
 			}
-			c.off += l
-			n, hl := c.uleb(), c.uleb()
-			data := c.off + hl
+			image, err := unpackBlocks(b[c.off+l : end])
+			require.NoError(t, err)
+			c = &reader{b: image}
+			n, hl, sl, smallMax := c.uleb(), c.uleb(), c.uleb(), c.uleb()
+			small := c.off + hl
+			headersEnd, large := small, small+sl
 			addr := 0
 			for i := 0; i < n; i++ {
 				addr += c.sleb()
 				l := c.uleb()
 				require.NoError(t, c.err)
-				require.LessOrEqual(t, data+l, end, "segment %d runs past the section", i)
-				put(addr, b[data:data+l])
-				data += l
+				from := &large
+				if l <= smallMax {
+					from = &small
+				}
+				require.LessOrEqual(t, *from+l, len(image), "segment %d runs past the section", i)
+				put(addr, image[*from:*from+l])
+				*from += l
 				addr += l
 			}
-			require.Equal(t, end, data, "the section ends with the last segment")
+			require.Equal(t, headersEnd, c.off, "the headers end where the small segments' bytes start")
+			require.Equal(t, headersEnd+sl, small, "the small segments' bytes end where the others' start")
+			require.Equal(t, len(image), large, "the section ends with the last segment")
 			return mem, n
 		}
 		r.off = end
@@ -88,7 +97,7 @@ func module(segs ...segment) []byte {
 func TestMoveData(t *testing.T) {
 	in := module(segment{100, []byte{1, 2}}, segment{120, []byte{3}}, segment{64, []byte{9}},
 		segment{200, []byte{4, 4}}, segment{1 << 20, []byte{5}})
-	out, err := MoveData(in, 20)
+	out, err := MoveData(in, 20, -1)
 	require.NoError(t, err)
 	want, n := memory(t, in)
 	require.Equal(t, 5, n)
@@ -100,13 +109,13 @@ func TestMoveData(t *testing.T) {
 	assert.Equal(t, []byte{1, 0, 0}, sectionIDs(t, out), "the type section, the name section, then DataSection")
 	assert.True(t, bytes.Contains(out, in[len(in)-7:]), "the section after the data section is kept")
 
-	out, err = MoveData(in, 0)
+	out, err = MoveData(in, 0, -1)
 	require.NoError(t, err)
 	got, n = memory(t, out)
 	assert.Equal(t, want, got)
 	assert.Equal(t, 5, n)
 
-	out, err = MoveData(in, 1<<21)
+	out, err = MoveData(in, 1<<21, -1)
 	require.NoError(t, err)
 	got, n = memory(t, out)
 	assert.Equal(t, want, got)
@@ -115,16 +124,35 @@ func TestMoveData(t *testing.T) {
 	// Overlapping segments keep their order, so the later one still wins.
 	in = module(segment{100, []byte{1, 2, 3}}, segment{101, []byte{7}})
 	want, _ = memory(t, in)
-	out, err = MoveData(in, 20)
+	out, err = MoveData(in, 20, -1)
 	require.NoError(t, err)
 	got, _ = memory(t, out)
 	assert.Equal(t, want, got)
 	assert.Equal(t, byte(7), got[101])
 
-	_, err = MoveData([]byte("not wasm"), 8)
+	_, err = MoveData([]byte("not wasm"), 8, -1)
 	assert.ErrorIs(t, err, errFormat)
-	_, err = MoveData(append([]byte("\x00asm\x01\x00\x00\x00"), 12, 1, 0), 8)
+	_, err = MoveData(append([]byte("\x00asm\x01\x00\x00\x00"), 12, 1, 0), 8, -1)
 	assert.ErrorIs(t, err, errFormat, "passive segments are not moved")
+}
+
+// dataPayload is the payload of b's DataSection.
+func dataPayload(t *testing.T, b []byte) []byte {
+	r := &reader{b: b, off: 8}
+	for r.off < len(b) {
+		id := r.byte()
+		end := r.uleb()
+		end += r.off
+		require.NoError(t, r.err)
+		if id == 0 {
+			if l := r.uleb(); string(b[r.off:r.off+l]) == DataSection {
+				return b[r.off+l : end]
+			}
+		}
+		r.off = end
+	}
+	require.Fail(t, "no "+DataSection+" section")
+	return nil
 }
 
 // sectionIDs are the ids of b's sections, in order.
@@ -148,7 +176,8 @@ func TestSLEB(t *testing.T) {
 }
 
 // make wasm moved the built module's data into DataSection, which holds Go's
-// runtime data (its version string among it) and no zeros between segments.
+// runtime data (its version string among it) and no zeros between segments,
+// deflated in part.
 func TestMoveDataSMHWasm(t *testing.T) {
 	b, err := os.ReadFile("../../dist/smh.wasm")
 	if os.IsNotExist(err) {
@@ -159,7 +188,10 @@ func TestMoveDataSMHWasm(t *testing.T) {
 	mem, n := memory(t, b)
 	assert.Greater(t, n, 1000, "segments (Go writes about 52,000)")
 	assert.Contains(t, string(mem), runtime.Version(), "Go's version string is in memory")
-	again, err := MoveData(b, 8)
+	_, deflated := blockKinds(t, dataPayload(t, b))
+	assert.Contains(t, deflated, true, "some blocks are deflated")
+	assert.Contains(t, deflated, false, "some are stored")
+	again, err := MoveData(b, 8, -1)
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(b, again), "a module with no data section is kept as it is")
 }
