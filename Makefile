@@ -13,19 +13,20 @@ SITE        := web/page/site
 WASM_GZIP_BUDGET := 1205862
 # After the build, smh.wasm's data segments move into its custom section
 # smh.data (wasmsize -movedata), which smh-upload-run.js writes into memory
-# before Go starts: Go's function-lookup table comes as about 50,000 tiny
-# segments 18 zero bytes apart, whose data-section headers cost gzip 78 KB
-# and Brotli 49 KB, and merging them instead stored 0.8 MB of zeros. Moved,
-# the file is 3.94 MB, not 4.75 (gzip -7 KB, Brotli +2.6 KB). Segments at
-# most this many zero bytes apart are merged.
-WASM_PACK_GAP := 8
-# And the regular parts of smh.data are deflated (DecompressionStream in
-# the loader): each 32 KiB chunk on which Brotli then loses at most this
-# share of the raw bytes that deflate saves (-1: none). Segment headers and
-# Go's function-lookup table deflate to a twentieth at no Brotli cost; its
-# name and pc tables Brotli compresses better than deflate does. At 0.065
-# (December 2026): 3.94 -> 3.45 MB raw, gzip -1 KB, Brotli +19 KB (2.5 %).
-WASM_DEFLATE_LOSS := 0.065
+# before Go starts, and the regular parts of it are deflated there
+# (DecompressionStream in the loader). Go's function-lookup table comes as
+# about 50,000 tiny segments 18 zero bytes apart: as data segments their
+# headers cost gzip 78 KB and Brotli 49 KB, and kept apart in smh.data the
+# loader's loop over them took 20 ms before Go could start. Segments at
+# most WASM_PACK_GAP zero bytes apart are merged (40: 107 segments are
+# left), and each 32 KiB chunk of smh.data on which Brotli then loses at
+# most WASM_DEFLATE_LOSS of the raw bytes that deflate saves is deflated
+# (-1: none): the table and its zeros deflate to a small fraction at no
+# Brotli cost, Go's name and pc tables Brotli compresses better than deflate.
+# December 2026: 4.75 MB raw as data segments, 3.43 MB here (gzip -7 KB,
+# Brotli +24 KB); all deflated, 3.07 MB but Brotli +72 KB.
+WASM_PACK_GAP := 40
+WASM_DEFLATE_LOSS := 0.075
 # The browser module's Go experiments, for its builds and its tests alike.
 # nogreenteagc: Go 1.26's previous garbage collector. Green Tea's span
 # scanning is 49 KB of smh.wasm (13 KB gzip); under Node's V8 an allocating
@@ -118,8 +119,12 @@ MODULE_JS := wasm/smh-upload.js wasm/smh-upload-worker.js wasm/smh-upload-run.js
 wasm:
 	@if GOOS=js GOARCH=wasm $(GO) list -deps ./wasm/... | grep -qx net/http; then \
 		echo "wasm: the browser build must not link net/http" >&2; exit 1; fi
-	@mkdir -p $(DIST)
-	GOOS=js GOARCH=wasm GOEXPERIMENT=$(WASM_GOEXPERIMENT) $(GO) build -trimpath $(WASM_GCFLAGS) -ldflags='-s -w -X main.version=$(VERSION)' -o $(DIST)/smh.wasm ./wasm
+	@mkdir -p $(DIST) $(BIN)
+	@# Go's output stays in bin/ as go build wrote it: go build leaves a file
+	@# whose build ID is current alone, and the moved smh.wasm keeps that ID,
+	@# so a new -movedata setting would otherwise never reach dist/.
+	GOOS=js GOARCH=wasm GOEXPERIMENT=$(WASM_GOEXPERIMENT) $(GO) build -trimpath $(WASM_GCFLAGS) -ldflags='-s -w -X main.version=$(VERSION)' -o $(BIN)/smh-go.wasm ./wasm
+	cp $(BIN)/smh-go.wasm $(DIST)/smh.wasm
 	$(GO) run ./wasm/internal/wasmsize/cmd -movedata $(WASM_PACK_GAP) -deflate $(WASM_DEFLATE_LOSS) $(DIST)/smh.wasm
 	cp "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec.js
 	cp wasm_exec.js $(MODULE_JS) wasm/smh-upload.d.ts $(DIST)/
