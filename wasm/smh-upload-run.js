@@ -65,9 +65,11 @@ export async function start({ wasm, exec, module }) {
 }
 
 // DATA_SECTION is the custom section into which make wasm moves smh.wasm's
-// data segments (wasm/internal/wasmsize.MoveData): about 50,000 segments of a
-// few bytes each, whose data-section headers, or the zeros between them, made
-// up 0.8 MB of the file. DATA_FORMAT is the version of its layout.
+// data segments (wasm/internal/wasmsize.MoveData): Go writes about 50,000 of
+// a few bytes each, whose data-section headers, or the zeros between them,
+// made up 0.8 MB of the file; the build merges them into about a hundred and
+// deflates the regular parts, zeros and all. DATA_FORMAT is the version of
+// its layout.
 const DATA_SECTION = "smh.data";
 const DATA_FORMAT = 1;
 
@@ -113,7 +115,7 @@ function leb(bytes, p = 0) {
  * instantiation). The section is DATA_FORMAT, the image's length, then
  * blocks: each its offset in the image, its length << 1 | 1 if its bytes are
  * raw deflate, and the bytes. The build deflates the regular parts, which
- * compress a twentieth, and stores the rest, which Brotli compresses better
+ * compress to a tenth, and stores the rest, which Brotli compresses better
  * than deflate (wasmsize's packBlocks).
  * @param {WebAssembly.Module} module
  * @returns {Promise<Uint8Array | null>}

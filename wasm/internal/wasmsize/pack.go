@@ -73,10 +73,11 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 
 // smallSegment is the longest segment whose bytes encodeSegments keeps with
 // the small ones, apart from the rest: about 49,000 of Go's 52,000 segments
-// are 1 or 2 bytes (function-lookup buckets), and next to each other and to
-// the headers they are a long, regular run that deflate (packBlocks) and
-// the HTTP compressors shrink to a twentieth, where amid the larger
-// segments' bytes they break those up.
+// are 1 or 2 bytes (function-lookup buckets), and unless they are merged
+// (maxGap 18 or more) they are, next to each other and to the headers, a
+// long, regular run that deflate (packBlocks) and the HTTP compressors
+// shrink to a twentieth, where amid the larger segments' bytes they break
+// those up.
 const smallSegment = 4
 
 // encodeSegments is the image that DataSection's blocks hold, for segs, which
