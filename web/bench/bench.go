@@ -17,28 +17,16 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"embed"
 	"fmt"
-	"hash/crc64"
-	"io"
-	"log"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/smhupload/smh-upload/smh"
@@ -418,144 +406,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// startEmulator starts the emulator on 127.0.0.1, behind the shaped link when Config.Link is set: the
-// page then reaches both hosts through the link's proxies, and the storage domain SMH hands out for parts
-// is the proxy's. With h.tls both hosts speak HTTPS with a throwaway certificate (h.cert), and so
-// HTTP/2 to a client that offers it by ALPN, as Chromium does; the link's proxies pass TCP through, TLS
-// and all.
-func (h *harness) startEmulator() (stop func(), err error) {
-	var lns []net.Listener
-	var servers []*http.Server
-	var sh *shaper
-	stop = func() {
-		if sh != nil {
-			sh.stop()
-		}
-		for _, s := range servers {
-			s.Close()
-		}
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}
-	defer func() {
-		if err != nil {
-			stop()
-		}
-	}()
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, ln)
-	}
-	cosLn, apiLn := lns[0], lns[1]
-	cosAddr, apiAddr := cosLn.Addr().String(), apiLn.Addr().String()
-	if h.cfg.Link != nil {
-		var addrs []string
-		if sh, addrs, err = startLink(*h.cfg.Link, cosAddr, apiAddr); err != nil {
-			return nil, err
-		}
-		cosAddr, apiAddr = addrs[0], addrs[1]
-	}
-	e, err := emulator.New(emulator.Config{Discard: true, AccessToken: benchToken, COSSecretID: cosSecretID, COSSecretKey: cosSecret,
-		COSDomain: cosAddr, TLS: h.tls})
-	if err != nil {
-		return nil, err
-	}
-	scheme := "http://"
-	var tlsCfg *tls.Config
-	if h.tls {
-		cert, err := emulator.NewCertificate()
-		if err != nil {
-			return nil, err
-		}
-		h.cert, scheme = cert.Leaf, "https://"
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	h.protos = &protoTally{}
-	for _, hs := range []struct {
-		ln      net.Listener
-		host    string
-		handler http.Handler
-	}{{cosLn, "cos", e.COS()}, {apiLn, "api", e.API()}} {
-		// A tls.Config each: ServeTLS writes the HTTP/2 defaults into its server's.
-		s := &http.Server{Handler: h.protos.wrap(hs.host, hs.handler), ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsCfg.Clone(),
-			ErrorLog: log.New(handshakeNoise{}, "", 0), ConnState: h.protos.connState(hs.host)}
-		servers = append(servers, s)
-		if tlsCfg != nil {
-			go s.ServeTLS(hs.ln, "", "") // adds h2 to the offered protocols
-		} else {
-			go s.Serve(hs.ln)
-		}
-	}
-	h.emu, h.cosEndpoint, h.endpoint = e, scheme+cosAddr, scheme+apiAddr
-	return stop, nil
-}
-
-// handshakeNoise is the emulator's servers' error log. Chromium closes some connections before their TLS
-// handshake ends ("TLS handshake error … EOF"), which fails no run (the protocol tally and the stored
-// files are a run's checks): those lines are dropped, the rest go to the standard logger.
-type handshakeNoise struct{}
-
-func (handshakeNoise) Write(p []byte) (int, error) {
-	if !bytes.Contains(p, []byte("TLS handshake error")) {
-		log.Print(string(p))
-	}
-	return len(p), nil
-}
-
-// protoTally counts the requests each host received by HTTP version, so that a run can show which
-// protocol it really spoke, preflights included, and the connections the browser opened to each (through
-// the link, one proxied connection each).
-type protoTally struct {
-	mu    sync.Mutex
-	n     map[string]int // "api HTTP/2.0": requests
-	conns map[string]int // "api": connections
-}
-
-// connState counts host's new connections.
-func (p *protoTally) connState(host string) func(net.Conn, http.ConnState) {
-	return func(_ net.Conn, st http.ConnState) {
-		if st != http.StateNew {
-			return
-		}
-		p.mu.Lock()
-		if p.conns == nil {
-			p.conns = map[string]int{}
-		}
-		p.conns[host]++
-		p.mu.Unlock()
-	}
-}
-
-// wrap counts next's requests as host's. Its answers carry Timing-Allow-Origin, so that the page's
-// Resource Timing entries of the other origin show their nextHopProtocol, which Chromium leaves empty
-// for a cross-origin resource without it; CORS and preflights do not look at it.
-func (p *protoTally) wrap(host string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		if p.n == nil {
-			p.n = map[string]int{}
-		}
-		p.n[host+" "+r.Proto]++
-		p.mu.Unlock()
-		w.Header().Set("Timing-Allow-Origin", "*")
-		next.ServeHTTP(w, r)
-	})
-}
-
-// take returns the counts of requests and of connections since the last take and starts again from
-// zero.
-func (p *protoTally) take() (requests, conns map[string]int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	requests, conns = p.n, p.conns
-	p.n, p.conns = nil, nil
-	return requests, conns
-}
-
 // DefaultChromium is $SMH_CHROMIUM, else /usr/bin/chromium.
 func DefaultChromium() string {
 	if v := os.Getenv("SMH_CHROMIUM"); v != "" {
@@ -577,86 +427,3 @@ func (r RunResult) summary() string {
 }
 
 func mib(b int64) float64 { return float64(b) / MiB }
-
-// ---- helpers ----
-
-// writeSource writes size random bytes to path and returns their CRC-64/ECMA.
-func writeSource(path string, size int64) (uint64, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	rng := rand.NewChaCha8([32]byte{'s', 'm', 'h', 'b', 'e', 'n', 'c', 'h'})
-	c := crc64.New(crc64.MakeTable(crc64.ECMA))
-	if _, err := io.CopyN(io.MultiWriter(w, c), rng, size); err != nil {
-		f.Close()
-		return 0, err
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return 0, err
-	}
-	return c.Sum64(), f.Close()
-}
-
-func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o644)
-}
-
-// gzipSize returns the file's size raw and compressed at gzip level 9 (Go's compress/gzip, about 1% larger
-// than GNU gzip -9, which the Makefile's budget uses).
-func gzipSize(path string) (int64, int64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, 0, err
-	}
-	var n countWriter
-	zw, _ := gzip.NewWriterLevel(&n, gzip.BestCompression)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		return 0, 0, err
-	}
-	return int64(len(b)), int64(n), nil
-}
-
-type countWriter int64
-
-func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
-
-// selfCPU is the user and system CPU time of this process in seconds.
-func selfCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return tv(ru.Utime) + tv(ru.Stime)
-}
-
-func machine(chromium string) Machine {
-	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), LoadStart: loadAverage()}
-	if out, err := exec.Command(chromium, "--version").Output(); err == nil {
-		m.Chromium = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
-	}
-	return m
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
-}
