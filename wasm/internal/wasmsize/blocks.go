@@ -22,10 +22,12 @@ const DataFormat = 1
 const blockSize = 32 << 10
 
 // packBlocks is DataSection's payload for image (the segments' headers and
-// bytes, as encodeSegments writes them): DataFormat, then blocks that
-// concatenate to image, each a ULEB128 of its length << 1 | 1 when its
-// bytes are raw deflate (DecompressionStream("deflate-raw") in the loader)
-// or | 0 when they are stored.
+// bytes, as encodeSegments writes them): DataFormat and the image's length,
+// then blocks that fill the image, each its offset in it and its length
+// << 1 | 1 when its bytes are raw deflate (DecompressionStream("deflate-raw")
+// in the loader) or | 0 when they are stored (ULEB128s), then its bytes.
+// Each chunk is deflated once to decide and its block once more to emit:
+// adjacent chunks deflate better as one stream, and this runs at build time.
 //
 // Why not deflate all: the file is served Brotli-compressed where it can be,
 // and Brotli over deflated bytes finds nothing left to compress. Deflating
