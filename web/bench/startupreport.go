@@ -1,0 +1,242 @@
+//go:build !js
+
+package bench
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// The start-up table: medians per row and column, the module's critical
+// path, and the report's text and Markdown.
+
+// aggregateStartup makes the table's cells: medians per row and column, and each row's difference
+// from the bare page's median in the same column.
+func aggregateStartup(rows []StartupRow, runs []StartupRun) []StartupResult {
+	out := make([]StartupResult, 0, len(rows))
+	for _, row := range rows {
+		res := StartupResult{StartupRow: row, Cells: map[StartupColumn]StartupCell{}}
+		for _, col := range StartupColumns {
+			var c StartupCell
+			var ok []StartupRun
+			for _, r := range runs {
+				if r.Row != row.ID || r.Column != col {
+					continue
+				}
+				c.Runs++
+				if r.Error != "" {
+					c.Failed++
+					continue
+				}
+				ok = append(ok, r)
+				if r.Wasm.CacheHit > 0 {
+					c.CacheHits++
+				}
+				if r.Wasm.Compiled > 0 {
+					c.Compiles++
+				}
+				c.WasmRequests = max(c.WasmRequests, r.Requests[row.wasmPath()])
+			}
+			c.ReadyMs = median(collectStartup(ok, func(r StartupRun) float64 { return r.ReadyMs }))
+			if row.Kind == KindModule && len(ok) > 0 {
+				c.Path = criticalPath(ok)
+			}
+			res.Cells[col] = c
+		}
+		out = append(out, res)
+	}
+	var bare StartupResult
+	for _, r := range out {
+		if r.Kind == KindBare {
+			bare = r
+		}
+	}
+	for i := range out {
+		for _, col := range StartupColumns {
+			c := out[i].Cells[col]
+			if b := bare.Cells[col]; b.Runs > b.Failed && c.Runs > c.Failed {
+				c.OverBare = c.ReadyMs - b.ReadyMs
+			}
+			out[i].Cells[col] = c
+		}
+	}
+	return out
+}
+
+// criticalPath is the median arrival of each file the module fetches, of its compiled module and of
+// its ready time, over runs.
+func criticalPath(runs []StartupRun) map[string]float64 {
+	p := map[string]float64{}
+	names := map[string]bool{}
+	for _, r := range runs {
+		for n := range r.Resources {
+			names[n] = true
+		}
+	}
+	for n := range names {
+		if !isModuleFile(n) {
+			continue
+		}
+		var v []float64
+		for _, r := range runs {
+			if t, ok := r.Resources[n]; ok {
+				v = append(v, t.EndMs)
+			}
+		}
+		p[n] = median(v)
+	}
+	var compiled []float64
+	for _, r := range runs {
+		if r.Wasm.CompiledMs > 0 {
+			compiled = append(compiled, r.Wasm.CompiledMs)
+		}
+	}
+	if len(compiled) > 0 {
+		p["compiled"] = median(compiled)
+	}
+	p["ready"] = median(collectStartup(runs, func(r StartupRun) float64 { return r.ReadyMs }))
+	return p
+}
+
+// isModuleFile reports whether a resource name is one of the module's files.
+func isModuleFile(name string) bool {
+	n := strings.TrimPrefix(name, "worker:")
+	return n == "smh.wasm" || n == "wasm_exec.js" || strings.HasPrefix(n, "smh-upload")
+}
+
+// PathOrder sorts a critical path's names by arrival.
+func PathOrder(p map[string]float64) []string {
+	names := make([]string, 0, len(p))
+	for n := range p {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		switch {
+		case p[a] < p[b]:
+			return -1
+		case p[a] > p[b]:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return names
+}
+
+func collectStartup(runs []StartupRun, f func(StartupRun) float64) []float64 {
+	out := make([]float64, len(runs))
+	for i, r := range runs {
+		out[i] = f(r)
+	}
+	return out
+}
+
+// startupCell is "ready (+over the bare page)" ms, or what went wrong.
+func startupCell(row StartupResult, col StartupColumn) string {
+	c := row.Cells[col]
+	switch {
+	case c.Runs == 0:
+		return "—"
+	case c.Failed == c.Runs:
+		return "failed"
+	}
+	s := fmt.Sprintf("%.0f", c.ReadyMs)
+	if row.Kind != KindBare {
+		s += fmt.Sprintf(" (%+.0f)", c.OverBare)
+	}
+	if c.Failed > 0 {
+		s += fmt.Sprintf(", %d of %d failed", c.Failed, c.Runs)
+	}
+	return s
+}
+
+var startupHeads = map[StartupColumn]string{
+	StartCold:        "cold, no preload",
+	StartColdPreload: "cold, README's preload tags",
+	StartWarm:        "warm (second visit, same profile)",
+}
+
+// writeStartupNotes writes what the table's cells do not say: sizes, the code cache, the preload's
+// reuse and the module's critical path, one line each, each prefixed by lead.
+func (rep *Report) writeStartupNotes(w io.Writer, lead string) {
+	st := rep.Startup
+	fmt.Fprintf(w, "%ssmh.wasm%s: %d bytes raw, %d gzip -9, %d Brotli 11 (served precompressed, Brotli first, by the demo's static handler).\n",
+		lead, strings.TrimRight(" "+rep.Module, " "), rep.WasmRaw, rep.WasmGzip, rep.WasmBrotli)
+	for _, row := range st.Rows {
+		if row.Kind != KindModule {
+			continue
+		}
+		cold, pre, warm := row.Cells[StartCold], row.Cells[StartColdPreload], row.Cells[StartWarm]
+		cached := 0
+		var stays []float64
+		for _, r := range st.Runs {
+			if r.Row == row.ID && r.Column == StartCold && r.Error == "" {
+				if r.Wasm.Cached > 0 {
+					cached++
+				}
+				stays = append(stays, r.StayMs)
+			}
+		}
+		fmt.Fprintf(w, "%sV8's wasm code cache: written after %d of %d cold visits, which stayed on the page until it was (at most %s; median %.1f s); the warm visit took smh.wasm from it in %d of %d runs and compiled it in %d.\n",
+			lead, cached, cold.Runs, cmp.Or(st.Stay, DefaultStartupStay), median(stays)/1000, warm.CacheHits, warm.Runs, warm.Compiles)
+		fmt.Fprintf(w, "%ssmh.wasm requests per visit, at most: %d cold, %d with the preload tags (1: load() reused the preload), %d warm (a 304 counts).\n",
+			lead, cold.WasmRequests, pre.WasmRequests, warm.WasmRequests)
+		for _, col := range StartupColumns {
+			p := row.Cells[col].Path
+			if len(p) == 0 {
+				continue
+			}
+			var steps []string
+			for _, n := range PathOrder(p) {
+				steps = append(steps, fmt.Sprintf("%s %.0f", n, p[n]))
+			}
+			fmt.Fprintf(w, "%s%s, %s: %s.\n", lead, row.Name, startupHeads[col], strings.Join(steps, " → "))
+		}
+	}
+}
+
+// writeStartupText writes the start-up table for a terminal.
+func (rep *Report) writeStartupText(w io.Writer) {
+	st := rep.Startup
+	fmt.Fprintf(w, "\nstart-up, ms from navigation to ready (+ over the bare page), median of %d round(s):\n", st.Rounds)
+	fmt.Fprintf(w, "%-42s", "")
+	for _, col := range StartupColumns {
+		fmt.Fprintf(w, " %34s", startupHeads[col])
+	}
+	fmt.Fprintln(w)
+	for _, row := range st.Rows {
+		fmt.Fprintf(w, "%-42s", row.Name)
+		for _, col := range StartupColumns {
+			fmt.Fprintf(w, " %34s", startupCell(row, col))
+		}
+		fmt.Fprintln(w)
+	}
+	rep.writeStartupNotes(w, "")
+	for _, r := range st.Runs {
+		if r.Error != "" {
+			fmt.Fprintf(w, "failed, start-up %s %s round %d: %s\n", r.Row, r.Column, r.Round, r.Error)
+		}
+	}
+}
+
+// writeStartupMarkdown writes the README's start-up table.
+func (rep *Report) writeStartupMarkdown(w io.Writer, command string) {
+	st := rep.Startup
+	header := []string{fmt.Sprintf("start-up: ms from navigation to ready (+ over the bare page), median of %d rounds", st.Rounds)}
+	for _, col := range StartupColumns {
+		header = append(header, startupHeads[col])
+	}
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
+	for _, row := range st.Rows {
+		cells := []string{row.Name}
+		for _, col := range StartupColumns {
+			cells = append(cells, startupCell(row, col))
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+	}
+	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), loopback. `%s`, %s.\n\n",
+		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, command, rep.Date.Format("2006-01-02"))
+	rep.writeStartupNotes(w, "- ")
+}
