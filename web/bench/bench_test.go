@@ -150,8 +150,9 @@ func TestExtras(t *testing.T) {
 }
 
 // TestStartup runs the start-up table once (one round, no uploads) to prove that it measures: every
-// row has a figure above zero in every column, the module's row has its critical path, and the table
-// renders with one cell per column. Times are not asserted.
+// row has a figure above zero in every column, its CPU time too, the module's row has its critical
+// path and its CPU time by thread, the page's and the Worker's among them, and the table renders
+// with one cell per column. Times are not asserted.
 func TestStartup(t *testing.T) {
 	cfg := needs(t)
 	cfg.Contestants = []bench.Contestant{}
@@ -177,7 +178,17 @@ func TestStartup(t *testing.T) {
 			assert.Equal(t, 1, c.Runs, "%s %s", row.ID, col)
 			assert.Zero(t, c.Failed, "%s %s", row.ID, col)
 			assert.Positive(t, c.ReadyMs, "%s %s", row.ID, col)
+			assert.Positive(t, c.CPUMs, "%s %s: CPU time", row.ID, col)
 			if row.ID == bench.StartupModule {
+				// Chromium names a renderer's main thread after its executable, a Worker's thread DedicatedWorker.
+				assert.Positive(t, c.Threads["renderer DedicatedWorker"], "%s: the Worker's CPU time", col)
+				var main float64
+				for k, v := range c.Threads {
+					if strings.HasPrefix(k, "renderer ") && !strings.Contains(k, "Worker") && !strings.Contains(k, "ThreadPool") && !strings.Contains(k, "IO") {
+						main = max(main, v)
+					}
+				}
+				assert.Positive(t, main, "%s: the page's main thread's CPU time", col)
 				for _, f := range []string{"smh-upload.js", "smh-upload-run.js", "smh.wasm", "worker:wasm_exec.js", "ready"} {
 					assert.Positive(t, c.Path[f], "%s: %s on the critical path", col, f)
 				}

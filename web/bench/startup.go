@@ -127,6 +127,11 @@ type StartupRun struct {
 	Requests map[string]int `json:"requests"`
 	Wasm     WasmTrace      `json:"wasm"`
 	Version  string         `json:"version,omitempty"` // the module's or the SDK's
+	// CPUMs is the CPU time Chromium's threads ran from just before navigation until the bench saw
+	// the page ready (polling every 10 ms), by process class and thread name ("renderer
+	// CrRendererMain"): the work a start-up costs, which a busy machine does not stretch as it does
+	// the wall-clock figures.
+	CPUMs map[string]float64 `json:"cpuMs,omitempty"`
 	// StayMs is how long a cold visit stayed on the page after it was ready: linger, or for a module
 	// row until V8's code cache was on disk (at most Config.StartupStay).
 	StayMs float64 `json:"stayMs,omitempty"`
@@ -153,6 +158,12 @@ type StartupCell struct {
 	Compiles  int `json:"compiles"`
 	// WasmRequests is the most requests for smh.wasm in one run (1 when a preload was reused).
 	WasmRequests int `json:"wasmRequests"`
+	// CPUMs is the median of the runs' total CPU time (StartupRun.CPUMs), and CPUOverBare its
+	// difference from the bare page's in the same column; Threads, for the module's rows, the median
+	// of each thread group's.
+	CPUMs       float64            `json:"cpuMs"`
+	CPUOverBare float64            `json:"cpuOverBareMs"`
+	Threads     map[string]float64 `json:"threadsCpuMs,omitempty"`
 	// Path is the critical path: the median of each file's arrival (and "compiled", "ready"), ms.
 	Path map[string]float64 `json:"path,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -41,8 +42,16 @@ func aggregateStartup(rows []StartupRow, runs []StartupRun) []StartupResult {
 				c.WasmRequests = max(c.WasmRequests, r.Requests[row.wasmPath()])
 			}
 			c.ReadyMs = median(collectStartup(ok, func(r StartupRun) float64 { return r.ReadyMs }))
+			c.CPUMs = median(collectStartup(ok, func(r StartupRun) float64 {
+				var sum float64
+				for _, v := range r.CPUMs {
+					sum += v
+				}
+				return sum
+			}))
 			if row.Kind == KindModule && len(ok) > 0 {
 				c.Path = criticalPath(ok)
+				c.Threads = threadMedians(ok)
 			}
 			res.Cells[col] = c
 		}
@@ -59,9 +68,30 @@ func aggregateStartup(rows []StartupRow, runs []StartupRun) []StartupResult {
 			c := out[i].Cells[col]
 			if b := bare.Cells[col]; b.Runs > b.Failed && c.Runs > c.Failed {
 				c.OverBare = c.ReadyMs - b.ReadyMs
+				c.CPUOverBare = c.CPUMs - b.CPUMs
 			}
 			out[i].Cells[col] = c
 		}
+	}
+	return out
+}
+
+// threadMedians is the median CPU time of each thread group over runs (0 in a run that lacks it),
+// leaving out those under 2 ms.
+func threadMedians(runs []StartupRun) map[string]float64 {
+	out := map[string]float64{}
+	for _, r := range runs {
+		for k := range r.CPUMs {
+			out[k] = 0
+		}
+	}
+	for k := range out {
+		m := median(collectStartup(runs, func(r StartupRun) float64 { return r.CPUMs[k] }))
+		if m < 2 {
+			delete(out, k)
+			continue
+		}
+		out[k] = m
 	}
 	return out
 }
@@ -152,6 +182,19 @@ func startupCell(row StartupResult, col StartupColumn) string {
 	return s
 }
 
+// startupCPUCell is "CPU ms (+over the bare page)", or what went wrong.
+func startupCPUCell(row StartupResult, col StartupColumn) string {
+	c := row.Cells[col]
+	if c.Runs == 0 || c.Failed == c.Runs {
+		return startupCell(row, col)
+	}
+	s := fmt.Sprintf("%.0f", c.CPUMs)
+	if row.Kind != KindBare {
+		s += fmt.Sprintf(" (%+.0f)", c.CPUOverBare)
+	}
+	return s
+}
+
 var startupHeads = map[StartupColumn]string{
 	StartCold:        "cold, no preload",
 	StartColdPreload: "cold, README's preload tags",
@@ -194,6 +237,19 @@ func (rep *Report) writeStartupNotes(w io.Writer, lead string) {
 			}
 			fmt.Fprintf(w, "%s%s, %s: %s.\n", lead, row.Name, startupHeads[col], strings.Join(steps, " → "))
 		}
+		for _, col := range StartupColumns {
+			th := row.Cells[col].Threads
+			if len(th) == 0 {
+				continue
+			}
+			names := slices.Collect(maps.Keys(th))
+			slices.SortFunc(names, func(a, b string) int { return cmp.Compare(th[b], th[a]) })
+			var parts []string
+			for _, n := range names {
+				parts = append(parts, fmt.Sprintf("%s %.0f", n, th[n]))
+			}
+			fmt.Fprintf(w, "%s%s, %s, CPU ms by thread: %s.\n", lead, row.Name, startupHeads[col], strings.Join(parts, ", "))
+		}
 	}
 }
 
@@ -210,6 +266,14 @@ func (rep *Report) writeStartupText(w io.Writer) {
 		fmt.Fprintf(w, "%-42s", row.Name)
 		for _, col := range StartupColumns {
 			fmt.Fprintf(w, " %34s", startupCell(row, col))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nstart-up CPU, ms that Chromium's threads ran from navigation to ready (+ over the bare page), median:\n")
+	for _, row := range st.Rows {
+		fmt.Fprintf(w, "%-42s", row.Name)
+		for _, col := range StartupColumns {
+			fmt.Fprintf(w, " %34s", startupCPUCell(row, col))
 		}
 		fmt.Fprintln(w)
 	}
@@ -233,6 +297,15 @@ func (rep *Report) writeStartupMarkdown(w io.Writer, command string) {
 		cells := []string{row.Name}
 		for _, col := range StartupColumns {
 			cells = append(cells, startupCell(row, col))
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+	}
+	header[0] = "start-up CPU: ms that Chromium's threads ran from navigation to ready (+ over the bare page), median"
+	fmt.Fprintf(w, "\n| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
+	for _, row := range st.Rows {
+		cells := []string{row.Name}
+		for _, col := range StartupColumns {
+			cells = append(cells, startupCPUCell(row, col))
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}

@@ -72,7 +72,9 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 	})); err != nil {
 		return fail("start the browser: %v", err)
 	}
+	browserPid := 0
 	if p := chromedp.FromContext(ctx).Browser.Process(); p != nil {
+		browserPid = p.Pid
 		// As for the uploads: headless Chromium goes on starting its UI for a moment; the page's
 		// start-up should not compete with it.
 		settle(p.Pid, 0.1, 200*time.Millisecond, 5*time.Second)
@@ -105,7 +107,9 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 	}
 	const collect = `({ready: globalThis.startupReady ?? 0, error: globalThis.startupError ?? "", version: globalThis.startupVersion ?? "", origin: performance.timeOrigin,
 		resources: performance.getEntriesByType("resource").map((e) => ({name: e.name, start: e.startTime, end: e.responseEnd, size: e.transferSize}))})`
+	var cpuBefore, cpuAfter map[string]float64
 	pd, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (pageData, error) {
+		cpuBefore = threadCPU(browserPid)
 		if _, err := chromedp.Navigate(u)(ctx, t); err != nil {
 			return pageData{}, err
 		}
@@ -113,6 +117,7 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 			chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(time.Minute))(ctx, t); err != nil {
 			return pageData{}, err
 		}
+		cpuAfter = threadCPU(browserPid)
 		return chromedp.Evaluate[pageData](collect)(ctx, t)
 	})
 	switch {
@@ -122,6 +127,12 @@ func (h *harness) visit(parent context.Context, srv *pageServer, profile, u stri
 		return fail("start: %s", pd.Error)
 	}
 	out.ReadyMs, out.Version = pd.Ready, pd.Version
+	out.CPUMs = map[string]float64{}
+	for k, v := range cpuAfter {
+		if d := v - cpuBefore[k]; d > 0 {
+			out.CPUMs[k] = d
+		}
+	}
 	out.Resources = map[string]ResourceTiming{}
 	add := func(prefix string, offset float64, name string, start, end float64, size int64) {
 		pu, err := url.Parse(name)
