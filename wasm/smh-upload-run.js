@@ -23,8 +23,8 @@ export async function start({ wasm, exec, module }) {
   const compiled = module ? module.then((m) => m ?? compile(wasm)) : compile(wasm);
   compiled.catch(() => {}); // reported below, after the import
   // Decode the module's data (inflating its deflated blocks) meanwhile too.
-  const image = compiled.then(dataImage);
-  image.catch(() => {}); // reported below
+  const blocks = compiled.then((m) => dataBlocks(dataPayload(m)));
+  blocks.catch(() => {}); // reported below
   const records = openRecords(); // the queue's resume records, alongside
   // wasm_exec.js is a classic script that sets globalThis.Go; importing it
   // runs it once. Take the class right away: it must match smh.wasm. The
@@ -43,7 +43,7 @@ export async function start({ wasm, exec, module }) {
   try {
     const module = await compiled;
     const instance = await WebAssembly.instantiate(module, go.importObject);
-    writeData(await image, instance.exports.mem);
+    writeData(await blocks, instance.exports.mem);
     const exited = go.run(instance).then(() => {
       throw new Error("smh-upload: the module exited before it was ready");
     });
@@ -67,94 +67,70 @@ export async function start({ wasm, exec, module }) {
 // DATA_SECTION is the custom section into which make wasm moves smh.wasm's
 // data segments (wasm/internal/wasmsize.MoveData): Go writes about 50,000 of
 // a few bytes each, whose data-section headers, or the zeros between them,
-// made up 0.8 MB of the file; the build merges them into about a hundred and
-// deflates the regular parts, zeros and all. DATA_FORMAT is the version of
-// its layout.
+// made up 0.8 MB of the file; the build merges them into a few and deflates
+// the regular parts, zeros and all. DATA_FORMAT is the version of its layout.
 const DATA_SECTION = "smh.data";
-const DATA_FORMAT = 1;
+const DATA_FORMAT = 2;
 
 // damaged is the Error for a DATA_SECTION that does not decode.
 const damaged = (what) => new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is damaged (${what})`);
 
-// leb reads ULEB128s and SLEB128s from bytes, from offset p on, and throws
-// where one is cut off by the end (which would read undefined, forever).
-function leb(bytes, p = 0) {
-  const next = () => {
-    if (p >= bytes.length) throw damaged("it ends early");
-    return bytes[p++];
-  };
-  return {
-    get p() {
-      return p;
-    },
-    skip(n) {
-      p += n;
-    },
-    uleb() {
-      let v = 0;
-      for (let shift = 0; ; shift += 7) {
-        const c = next();
-        v += (c & 0x7f) * 2 ** shift;
-        if (c < 0x80) return v;
-      }
-    },
-    sleb() {
-      let v = 0;
-      for (let shift = 0; ; shift += 7) {
-        const c = next();
-        v += (c & 0x7f) * 2 ** shift;
-        if (c < 0x80) return c & 0x40 ? v - 2 ** (shift + 7) : v;
-      }
-    },
-  };
+/**
+ * dataPayload is the payload of module's DATA_SECTION, or null for a module
+ * built without the move (its data section applied at instantiation).
+ * @param {WebAssembly.Module} module
+ */
+export function dataPayload(module) {
+  const [section] = WebAssembly.Module.customSections(module, DATA_SECTION);
+  return section ? new Uint8Array(section) : null;
 }
 
 /**
- * dataImage decodes module's DATA_SECTION into the image of its segments,
- * or null for a module built without the move (its data section applied at
- * instantiation). The section is DATA_FORMAT, the image's length, then
- * blocks: each its offset in the image, its length << 1 | 1 if its bytes are
- * raw deflate, and the bytes. The build deflates the regular parts, which
- * compress to a tenth, and stores the rest, which Brotli compresses better
- * than deflate (wasmsize's packBlocks).
- * @param {WebAssembly.Module} module
- * @returns {Promise<Uint8Array | null>}
+ * dataBlocks decodes the payload of DATA_SECTION into the bytes it writes
+ * into memory: per block its address, its length and its bytes, or null for
+ * no payload. The payload is DATA_FORMAT, then blocks: each its address, its
+ * length << 1 | 1 if its bytes are raw deflate, then the length they
+ * inflate to (ULEB128s), and the bytes. The build deflates the regular
+ * parts, which compress to a tenth, and stores the rest, which Brotli
+ * compresses better than deflate (wasmsize's packBlocks).
+ * @param {Uint8Array | null} src
+ * @returns {Promise<{ addr: number, size: number, bytes: Uint8Array }[] | null>}
  */
-async function dataImage(module) {
-  const [section] = WebAssembly.Module.customSections(module, DATA_SECTION);
-  if (!section) return null;
-  const src = new Uint8Array(section);
+export async function dataBlocks(src) {
+  if (!src) return null;
   if (src[0] !== DATA_FORMAT) {
     throw new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is in format ${src[0]}, not ${DATA_FORMAT}: smh.wasm and smh-upload-run.js come from different builds`);
   }
-  const r = leb(src, 1);
-  const image = new Uint8Array(r.uleb());
-  let filled = 0;
-  const put = (at, bytes) => {
-    if (at + bytes.length > image.length) throw damaged("a block runs past the image");
-    image.set(bytes, at);
-    filled += bytes.length;
+  let p = 1;
+  const uleb = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      // past the end, a read would give undefined, forever
+      if (p >= src.length) throw damaged("it ends early");
+      const c = src[p++];
+      v += (c & 0x7f) * 2 ** shift;
+      if (c < 0x80) return v;
+    }
   };
-  const inflating = [];
-  while (r.p < src.length) {
-    const at = r.uleb();
-    const h = r.uleb();
+  const blocks = [];
+  while (p < src.length) {
+    const addr = uleb();
+    const h = uleb();
     const len = Math.floor(h / 2);
-    if (r.p + len > src.length) throw damaged("a block runs past its end");
-    const bytes = src.subarray(r.p, r.p + len);
-    r.skip(len);
-    if (h % 2) inflating.push(inflate(bytes).then((b) => put(at, b)));
-    else put(at, bytes);
+    const size = h % 2 ? uleb() : len;
+    if (p + len > src.length) throw damaged("a block runs past its end");
+    const bytes = src.subarray(p, p + len);
+    p += len;
+    blocks.push(h % 2 ? inflate(bytes).then((b) => ({ addr, size, bytes: b })) : { addr, size, bytes });
   }
-  await Promise.all(inflating);
-  if (filled !== image.length) throw damaged("its blocks do not fill it");
-  return image;
+  return Promise.all(blocks);
 }
 
 // inflate decompresses raw deflate bytes, natively. Written straight into
 // the stream: a Blob's stream would pass the bytes through the browser
 // process's blob registry, which in a fresh profile cost a cold start-up
-// about 100 ms.
+// about 100 ms. Read by a Response, natively: a reader here would take a
+// few promises per 16 KiB of output.
 async function inflate(bytes) {
   try {
     const ds = new DecompressionStream("deflate-raw");
@@ -168,44 +144,20 @@ async function inflate(bytes) {
 }
 
 /**
- * writeData writes the segments of image (dataImage) into memory, as
- * instantiation writes a data section's: before Go's runtime starts, which
- * reads its tables there. The image is the segment count, the byte lengths
- * of the headers and of the small segments' bytes, and the small segments'
- * longest length (ULEB128s); per segment its distance from the end of the
- * one before (SLEB128) and its length (ULEB128); then the small segments'
- * bytes, and the others'.
- * @param {Uint8Array | null} image
+ * writeData writes blocks (dataBlocks) into memory, as instantiation writes
+ * a data section's segments: before Go's runtime starts, which reads its
+ * tables there.
+ * @param {{ addr: number, size: number, bytes: Uint8Array }[] | null} blocks
  * @param {WebAssembly.Memory} memory
  */
-function writeData(image, memory) {
-  if (!image) return;
+export function writeData(blocks, memory) {
+  if (!blocks) return;
   const mem = new Uint8Array(memory.buffer);
-  const r = leb(image);
-  const n = r.uleb();
-  const headers = r.uleb();
-  const smallBytes = r.uleb();
-  const smallMax = r.uleb();
-  const headersEnd = r.p + headers;
-  let small = headersEnd; // the bytes start after the headers
-  let large = small + smallBytes;
-  let addr = 0;
-  for (let i = 0; i < n; i++) {
-    addr += r.sleb();
-    const len = r.uleb();
-    if (len <= smallMax) {
-      // most segments are 2 bytes: a loop beats a subarray per segment
-      if (addr < 0 || addr + len > mem.length || small + len > large) throw damaged(`segment ${i}`);
-      for (let j = 0; j < len; j++) mem[addr + j] = image[small + j];
-      small += len;
-    } else {
-      if (addr < 0 || addr + len > mem.length || large + len > image.length) throw damaged(`segment ${i}`);
-      mem.set(image.subarray(large, large + len), addr);
-      large += len;
-    }
-    addr += len;
+  for (const { addr, size, bytes } of blocks) {
+    if (bytes.length !== size) throw damaged(`a block inflates to ${bytes.length} bytes, not ${size}`);
+    if (addr + size > mem.length) throw damaged("a block runs past memory");
+    mem.set(bytes, addr);
   }
-  if (r.p !== headersEnd || large !== image.length) throw damaged("its headers do not match its bytes");
 }
 
 /**

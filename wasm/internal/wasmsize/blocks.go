@@ -14,32 +14,36 @@ import (
 // DataFormat is the first byte of DataSection's payload: the version of its
 // layout, so that a loader meeting a module built for another one says so
 // instead of writing garbage into memory.
-const DataFormat = 1
+const DataFormat = 2
 
 // blockSize is the unit in which packBlocks decides between storing and
 // deflating: deflate's window, so that a chunk deflated on its own loses
 // little against the same bytes deflated in a longer block.
 const blockSize = 32 << 10
 
-// packBlocks is DataSection's payload for image (the segments' headers and
-// bytes, as encodeSegments writes them): DataFormat and the image's length,
-// then blocks that fill the image, each its offset in it and its length
-// << 1 | 1 when its bytes are raw deflate (DecompressionStream("deflate-raw")
-// in the loader) or | 0 when they are stored (ULEB128s), then its bytes.
-// Each chunk is deflated once to decide and its block once more to emit:
-// adjacent chunks deflate better as one stream, and this runs at build time.
+// packBlocks is DataSection's payload for segs (in address order, as
+// mergeSegments leaves them): DataFormat, then blocks that together write
+// the segments' bytes. A block is its address in memory and its length << 1
+// | 0 when its bytes are stored, or | 1 when they are raw deflate
+// (DecompressionStream("deflate-raw") in the loader), followed by the
+// length they inflate to (ULEB128s); then its bytes. Each chunk is deflated
+// once to decide and its block once more to emit: adjacent chunks deflate
+// better as one stream, and this runs at build time.
+//
+// Why blocks at memory addresses: the loader inflates each block's bytes
+// into chunks of its own and copies them into the instance's memory as they
+// are, with no image in between to build and read.
 //
 // Why not deflate all: the file is served Brotli-compressed where it can be,
 // and Brotli over deflated bytes finds nothing left to compress. Deflating
 // all of smh.data makes the file 0.87 MB smaller raw (what a host that does
 // not compress sends, and what V8 keeps) and no bigger gzipped, but 72 KB
-// bigger Brotli-compressed. Much of the image is regular (segment headers,
-// the function-lookup table's two-byte entries, tables of small integers),
-// and there deflate saves nearly what Brotli would: a chunk is deflated when
-// what Brotli loses on it (deflated size minus its own Brotli size) is at
-// most maxLoss of the raw bytes deflate saves. maxLoss < 0 stores all.
-func packBlocks(image []byte, maxLoss float64) ([]byte, error) {
-	out := []byte{DataFormat}
+// bigger Brotli-compressed. Much of the data is regular (the function-lookup
+// table's two-byte entries, tables of small integers), and there deflate
+// saves nearly what Brotli would: a chunk is deflated when what Brotli loses
+// on it (deflated size minus its own Brotli size) is at most maxLoss of the
+// raw bytes deflate saves. maxLoss < 0 stores all.
+func packBlocks(segs []segment, maxLoss float64) ([]byte, error) {
 	deflated := func(c []byte) ([]byte, error) {
 		var buf bytes.Buffer
 		z, err := flate.NewWriter(&buf, flate.BestCompression)
@@ -54,16 +58,15 @@ func packBlocks(image []byte, maxLoss float64) ([]byte, error) {
 		}
 		return buf.Bytes(), nil
 	}
-	// Stored blocks go first and deflated ones after them, each with its
-	// offset in the image: the stored bytes stay one run, as in the image,
-	// for the HTTP compressor.
+	// Stored blocks go first and deflated ones after them: the stored bytes
+	// stay one run, in address order, for the HTTP compressor.
 	var stored, packed []byte
-	emit := func(at int, c []byte, deflate bool) error {
+	emit := func(addr int, c []byte, deflate bool) error {
 		if len(c) == 0 {
 			return nil
 		}
 		if !deflate {
-			stored = appendULEB(stored, uint64(at))
+			stored = appendULEB(stored, uint64(addr))
 			stored = appendULEB(stored, uint64(len(c))<<1)
 			stored = append(stored, c...)
 			return nil
@@ -72,39 +75,40 @@ func packBlocks(image []byte, maxLoss float64) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		packed = appendULEB(packed, uint64(at))
+		packed = appendULEB(packed, uint64(addr))
 		packed = appendULEB(packed, uint64(len(z))<<1|1)
+		packed = appendULEB(packed, uint64(len(c)))
 		packed = append(packed, z...)
 		return nil
 	}
-	// Adjacent chunks of one kind go out as one block: a deflate stream that
-	// runs on keeps its window across them.
-	start, inDeflate := 0, false
-	for off := 0; off < len(image); off += blockSize {
-		c := image[off:min(off+blockSize, len(image))]
-		d := false
-		if maxLoss >= 0 {
-			z, err := deflated(c)
-			if err != nil {
-				return nil, err
+	for _, s := range segs {
+		// Adjacent chunks of one kind go out as one block: a deflate stream
+		// that runs on keeps its window across them.
+		start, inDeflate := 0, false
+		for off := 0; off < len(s.data); off += blockSize {
+			c := s.data[off:min(off+blockSize, len(s.data))]
+			d := false
+			if maxLoss >= 0 {
+				z, err := deflated(c)
+				if err != nil {
+					return nil, err
+				}
+				saved := len(c) - len(z)
+				d = saved > 0 && float64(len(z)-brotliSize(c)) <= maxLoss*float64(saved)
 			}
-			saved := len(c) - len(z)
-			d = saved > 0 && float64(len(z)-brotliSize(c)) <= maxLoss*float64(saved)
+			if d != inDeflate {
+				if err := emit(s.addr+start, s.data[start:off], inDeflate); err != nil {
+					return nil, err
+				}
+				start, inDeflate = off, d
+			}
 		}
-		if d != inDeflate {
-			if err := emit(start, image[start:off], inDeflate); err != nil {
-				return nil, err
-			}
-			start, inDeflate = off, d
+		if err := emit(s.addr+start, s.data[start:], inDeflate); err != nil {
+			return nil, err
 		}
 	}
-	if err := emit(start, image[start:], inDeflate); err != nil {
-		return nil, err
-	}
-	out = appendULEB(out, uint64(len(image)))
-	out = append(out, stored...)
-	out = append(out, packed...)
-	return out, nil
+	out := append([]byte{DataFormat}, stored...)
+	return append(out, packed...), nil
 }
 
 // brotliSize is the size of c Brotli-compressed at quality 11, as make wasm
@@ -124,17 +128,20 @@ func (n *countWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// unpackBlocks is the inverse of packBlocks, as the loader decodes it.
-func unpackBlocks(payload []byte) ([]byte, error) {
+// unpackBlocks is the inverse of packBlocks, as the loader decodes it: the
+// blocks' addresses and bytes, in the order they are stored.
+func unpackBlocks(payload []byte) ([]segment, error) {
 	if len(payload) == 0 || payload[0] != DataFormat {
 		return nil, fmt.Errorf("%w: %s is not in format %d", errFormat, DataSection, DataFormat)
 	}
+	var out []segment
 	r := &reader{b: payload, off: 1}
-	image := make([]byte, r.uleb())
-	filled := 0
 	for r.off < len(payload) && r.err == nil {
-		at, h := r.uleb(), r.uleb()
-		n := h >> 1
+		addr, h := r.uleb(), r.uleb()
+		n, size := h>>1, h>>1
+		if h&1 == 1 {
+			size = r.uleb()
+		}
 		if r.err != nil || r.off+n > len(payload) {
 			return nil, fmt.Errorf("%w: a block of %s runs past its end", errFormat, DataSection)
 		}
@@ -145,16 +152,15 @@ func unpackBlocks(payload []byte) ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: a block of %s: %w", errFormat, DataSection, err)
 			}
+			if len(d) != size {
+				return nil, fmt.Errorf("%w: a block of %s inflates to %d bytes, not %d", errFormat, DataSection, len(d), size)
+			}
 			c = d
 		}
-		if at+len(c) > len(image) {
-			return nil, fmt.Errorf("%w: a block of %s runs past the image", errFormat, DataSection)
-		}
-		copy(image[at:], c)
-		filled += len(c)
+		out = append(out, segment{addr, c})
 	}
-	if r.err != nil || filled != len(image) {
-		return nil, fmt.Errorf("%w: the blocks of %s do not fill its image", errFormat, DataSection)
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %s ends early", errFormat, DataSection)
 	}
-	return image, nil
+	return out, nil
 }

@@ -15,14 +15,10 @@ import (
 const DataSection = "smh.data"
 
 // MoveData rewrites a module so that its data segments live in the custom
-// section DataSection instead of the data section, with the segments at
-// most maxGap zero bytes apart merged, and the regular parts of them
-// deflated (packBlocks, with maxLoss). Memory after the loader has written
-// them is the same byte for byte as after a plain instantiation.
-//
-// The section's payload is blocks (packBlocks) that concatenate to the
-// segments' image (encodeSegments): per segment a header of its distance
-// from the one before and its length, then the segments' bytes.
+// section DataSection, at the end, instead of the data section, with the segments at most maxGap zero bytes apart merged, and the
+// regular parts of them deflated (packBlocks, with maxLoss). Memory after the
+// loader has written them is the same byte for byte as after a plain
+// instantiation.
 //
 // Why: Go's linker starts a new segment at every run of more than 8 zero
 // bytes, and on js/wasm its function-lookup table (runtime.findfunctab, one
@@ -31,10 +27,10 @@ const DataSection = "smh.data"
 // segment's header (flags, i32.const address, end, length) is 7-8 bytes,
 // whose address differs from the last one's, so that gzip and Brotli store
 // it at 3-4 bytes apiece; merging the segments instead stores the zeros,
-// 0.8 MB of a 4.75 MB file, which V8 then receives, hashes and keeps. Here a
-// header is a distance and a length, and the zeros that merging keeps end up
-// in deflated blocks, where they cost next to nothing: make wasm merges at
-// 40 zero bytes, which leaves about a hundred segments for the loader.
+// 0.8 MB of a 4.75 MB file, which V8 then receives, hashes and keeps. The
+// zeros that merging keeps end up in deflated blocks, where they cost next
+// to nothing: make wasm merges at 40 zero bytes, which leaves about a hundred
+// segments.
 func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 	if len(b) < 8 || !bytes.Equal(b[:4], []byte("\x00asm")) {
 		return nil, errFormat
@@ -60,7 +56,7 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: data section: %v", errFormat, err)
 		}
-		payload, err := packBlocks(encodeSegments(mergeSegments(segs, maxGap)), maxLoss)
+		payload, err := packBlocks(mergeSegments(segs, maxGap), maxLoss)
 		if err != nil {
 			return nil, err
 		}
@@ -69,44 +65,6 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 		return append(out, customSection(DataSection, payload)...), nil
 	}
 	return b, nil // no data section
-}
-
-// smallSegment is the longest segment whose bytes encodeSegments keeps with
-// the small ones, apart from the rest: about 49,000 of Go's 52,000 segments
-// are 1 or 2 bytes (function-lookup buckets), and unless they are merged
-// (maxGap 18 or more) they are, next to each other and to the headers, a
-// long, regular run that deflate (packBlocks) and the HTTP compressors
-// shrink to a twentieth, where amid the larger segments' bytes they break
-// those up.
-const smallSegment = 4
-
-// encodeSegments is the image that DataSection's blocks hold, for segs, which
-// are in address order: the number of segments n, the byte lengths of their
-// headers and of the small segments' bytes, and smallSegment (ULEB128s); n
-// headers, each the segment's distance from the end of the one before
-// (SLEB128: Go writes one overlap) and its length (ULEB128); the bytes of
-// the segments of at most smallSegment bytes, one after the other; then
-// those of the others.
-func encodeSegments(segs []segment) []byte {
-	var headers, small, large []byte
-	prev := 0
-	for _, s := range segs {
-		headers = appendSLEB(headers, int64(s.addr-prev))
-		headers = appendULEB(headers, uint64(len(s.data)))
-		if len(s.data) <= smallSegment {
-			small = append(small, s.data...)
-		} else {
-			large = append(large, s.data...)
-		}
-		prev = s.addr + len(s.data)
-	}
-	out := appendULEB(nil, uint64(len(segs)))
-	out = appendULEB(out, uint64(len(headers)))
-	out = appendULEB(out, uint64(len(small)))
-	out = appendULEB(out, smallSegment)
-	out = append(out, headers...)
-	out = append(out, small...)
-	return append(out, large...)
 }
 
 func customSection(name string, payload []byte) []byte {
