@@ -272,7 +272,9 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				r.Row, r.Column, r.Round = row.ID, col, round
 				h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, col, r.summary(row))
 				t.Runs = append(t.Runs, r)
-				h.noteVersion(row.Kind, r.Version)
+				if row.ID == StartupModule || row.Kind != KindModule {
+					h.noteVersion(row.Kind, r.Version) // a variant's is not the module's
+				}
 				if col == StartCold {
 					w := h.visit(ctx, srv, profile, u, 0, false, h.traceFile(row, StartWarm, round))
 					w.Row, w.Column, w.Round = row.ID, StartWarm, round
