@@ -262,21 +262,18 @@ func (rep *Report) writeStartupText(w io.Writer) {
 		fmt.Fprintf(w, " %34s", startupHeads[col])
 	}
 	fmt.Fprintln(w)
-	for _, row := range st.Rows {
-		fmt.Fprintf(w, "%-42s", row.Name)
-		for _, col := range StartupColumns {
-			fmt.Fprintf(w, " %34s", startupCell(row, col))
+	rows := func(cell func(StartupResult, StartupColumn) string) {
+		for _, row := range st.Rows {
+			fmt.Fprintf(w, "%-42s", row.Name)
+			for _, col := range StartupColumns {
+				fmt.Fprintf(w, " %34s", cell(row, col))
+			}
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintln(w)
 	}
+	rows(startupCell)
 	fmt.Fprintf(w, "\nstart-up CPU, ms that Chromium's threads ran from navigation to ready (+ over the bare page), median:\n")
-	for _, row := range st.Rows {
-		fmt.Fprintf(w, "%-42s", row.Name)
-		for _, col := range StartupColumns {
-			fmt.Fprintf(w, " %34s", startupCPUCell(row, col))
-		}
-		fmt.Fprintln(w)
-	}
+	rows(startupCPUCell)
 	rep.writeStartupNotes(w, "")
 	for _, r := range st.Runs {
 		if r.Error != "" {
@@ -288,27 +285,23 @@ func (rep *Report) writeStartupText(w io.Writer) {
 // writeStartupMarkdown writes the README's start-up table.
 func (rep *Report) writeStartupMarkdown(w io.Writer, command string) {
 	st := rep.Startup
-	header := []string{fmt.Sprintf("start-up: ms from navigation to ready (+ over the bare page), median of %d rounds", st.Rounds)}
-	for _, col := range StartupColumns {
-		header = append(header, startupHeads[col])
-	}
-	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
-	for _, row := range st.Rows {
-		cells := []string{row.Name}
+	table := func(title string, cell func(StartupResult, StartupColumn) string) {
+		header := []string{title}
 		for _, col := range StartupColumns {
-			cells = append(cells, startupCell(row, col))
+			header = append(header, startupHeads[col])
 		}
-		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
-	}
-	header[0] = "start-up CPU: ms that Chromium's threads ran from navigation to ready (+ over the bare page), median"
-	fmt.Fprintf(w, "\n| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
-	for _, row := range st.Rows {
-		cells := []string{row.Name}
-		for _, col := range StartupColumns {
-			cells = append(cells, startupCPUCell(row, col))
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
+		for _, row := range st.Rows {
+			cells := []string{row.Name}
+			for _, col := range StartupColumns {
+				cells = append(cells, cell(row, col))
+			}
+			fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 		}
-		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
+	table(fmt.Sprintf("start-up: ms from navigation to ready (+ over the bare page), median of %d rounds", st.Rounds), startupCell)
+	fmt.Fprintln(w)
+	table("start-up CPU: ms that Chromium's threads ran from navigation to ready (+ over the bare page), median", startupCPUCell)
 	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), loopback. `%s`, %s.\n\n",
 		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, command, rep.Date.Format("2006-01-02"))
 	rep.writeStartupNotes(w, "- ")
