@@ -148,6 +148,13 @@ type pageConfig struct {
 	PartSize    int64  `json:"partSize,omitempty"`
 	Concurrency int    `json:"concurrency,omitempty"`
 	Body        string `json:"body,omitempty"`
+	pageTargets
+}
+
+// pageTargets are what a bench page uploads to, for the module and for cos-js-sdk-v5 alike: the
+// emulator's endpoints, library and token, the path (a file's, or the queue's folder), where the
+// module and the SDK are served, and the COS credentials, bucket and region.
+type pageTargets struct {
 	Endpoint    string `json:"endpoint"`
 	COSEndpoint string `json:"cosEndpoint"`
 	LibraryID   string `json:"libraryId"`
@@ -159,6 +166,13 @@ type pageConfig struct {
 	SecretKey   string `json:"secretKey"`
 	Bucket      string `json:"bucket"`
 	Region      string `json:"region"`
+}
+
+// pageTargets are the bench's targets for an upload to path.
+func (h *harness) pageTargets(path string) pageTargets {
+	return pageTargets{Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint, LibraryID: h.emu.LibraryID(), Token: benchToken,
+		Path: path, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
+		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
 }
 
 // pageResult is what window.bench.run() resolves with.

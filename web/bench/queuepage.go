@@ -28,17 +28,7 @@ type queuePageConfig struct {
 	Scenario    string         `json:"scenario"`
 	Files       int            `json:"files"`
 	FileSize    int64          `json:"fileSize"`
-	Endpoint    string         `json:"endpoint"`
-	COSEndpoint string         `json:"cosEndpoint"`
-	LibraryID   string         `json:"libraryId"`
-	Token       string         `json:"token"`
-	Path        string         `json:"path"` // the folder the files go to
-	ModuleBase  string         `json:"moduleBase"`
-	COSSDK      string         `json:"cosSDK"`
-	SecretID    string         `json:"secretId"`
-	SecretKey   string         `json:"secretKey"`
-	Bucket      string         `json:"bucket"`
-	Region      string         `json:"region"`
+	pageTargets                // Path: the folder the files go to
 	IdleMs      int64          `json:"idleMs,omitempty"` // the idle row's time
 }
 
@@ -94,9 +84,7 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 			return fail("create %s: %v", folder, err)
 		}
 	}
-	pc := queuePageConfig{Kind: c.Kind, InPage: c.InPage, Options: c.Options, Scenario: sc, Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint,
-		LibraryID: h.emu.LibraryID(), Token: benchToken, Path: folder, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
-		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
+	pc := queuePageConfig{Kind: c.Kind, InPage: c.InPage, Options: c.Options, Scenario: sc, pageTargets: h.pageTargets(folder)}
 	switch {
 	case c.Kind == QueueKindIdle:
 		pc.IdleMs = h.idle.Milliseconds()

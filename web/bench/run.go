@@ -103,9 +103,7 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 
 	path := fmt.Sprintf("bench/%s-r%d.bin", c.ID, round)
 	pc := pageConfig{Kind: c.Kind, Verify: c.Verify, InPage: c.InPage, Warm: c.Warm, PartSize: c.PartSize, Concurrency: c.Concurrency, Body: c.Body,
-		Endpoint: h.endpoint, COSEndpoint: h.cosEndpoint, LibraryID: h.emu.LibraryID(), Token: benchToken,
-		Path: path, ModuleBase: "/module", COSSDK: "/cos/cos-js-sdk-v5.min.js",
-		SecretID: cosSecretID, SecretKey: cosSecret, Bucket: cosBucket, Region: cosRegion}
+		pageTargets: h.pageTargets(path)}
 	if c.ModuleDir != "" {
 		pc.ModuleBase = "/module-" + c.ID
 	}
