@@ -10,7 +10,31 @@ import (
 
 // ECMATable is the CRC-64/ECMA-182 table (reflected, init and xorout all
 // ones) that COS uses for x-cos-hash-crc64ecma and SMH for confirm.
-var ECMATable = crc64.MakeTable(crc64.ECMA)
+//
+// Built here, as crc64.MakeTable's simple table is, rather than by
+// crc64.MakeTable itself, which first builds hash/crc64's slicing-by-8
+// tables for both ECMA and ISO (32 KB) at package init: in the browser the
+// module's start-up is CPU-bound, and its own sums use slicing16
+// (UpdateCRC64), built on first use. crc64.Update still takes its fast path
+// with this table, which it recognises by value.
+var ECMATable = makeTable(crc64.ECMA)
+
+// makeTable is the 256-entry table of the reflected polynomial poly.
+func makeTable(poly uint64) *crc64.Table {
+	t := new(crc64.Table)
+	for i := range t {
+		crc := uint64(i)
+		for range 8 {
+			if crc&1 == 1 {
+				crc = crc>>1 ^ poly
+			} else {
+				crc >>= 1
+			}
+		}
+		t[i] = crc
+	}
+	return t
+}
 
 // NewCRC64 returns a hash of the CRC-64/ECMA that COS and SMH use: the same
 // sums as crc64.New(ECMATable), 16 bytes a step instead of 8. Part CRCs are

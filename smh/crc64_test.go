@@ -89,3 +89,11 @@ func BenchmarkCRC64(b *testing.B) {
 		}
 	})
 }
+
+// ECMATable, built here, is hash/crc64's own table for ECMA, and sums the
+// catalogue's check value (CRC-64/XZ, which is what COS computes).
+func TestECMATable(t *testing.T) {
+	assert.Equal(t, *crc64.MakeTable(crc64.ECMA), *ECMATable)
+	assert.Equal(t, uint64(0x995dc9bbdf1939fa), crc64.Checksum([]byte("123456789"), ECMATable))
+	assert.Equal(t, uint64(0x995dc9bbdf1939fa), UpdateCRC64(0, []byte("123456789")))
+}
