@@ -90,7 +90,8 @@ func medianPerGiB(runs []RunResult) CPUPerGiB {
 	}
 }
 
-func collect(runs []RunResult, f func(RunResult) float64) []float64 {
+// collect is f of each run, for median and its kin: the upload, queue and start-up tables alike.
+func collect[R any](runs []R, f func(R) float64) []float64 {
 	out := make([]float64, len(runs))
 	for i, r := range runs {
 		out[i] = f(r)

@@ -136,9 +136,9 @@ func queueRow(c QueueContestant, sc, link, proto string, runs []QueueRun) QueueR
 		row.Verified = false
 		return row
 	}
-	m := func(f func(QueueRun) float64) float64 { return median(collectQ(ok, f)) }
-	fps := collectQ(ok, func(r QueueRun) float64 { return r.FilesPerSec })
-	mbs := collectQ(ok, func(r QueueRun) float64 { return r.MiBps })
+	m := func(f func(QueueRun) float64) float64 { return median(collect(ok, f)) }
+	fps := collect(ok, func(r QueueRun) float64 { return r.FilesPerSec })
+	mbs := collect(ok, func(r QueueRun) float64 { return r.MiBps })
 	row.FilesPerSec, row.MinFiles, row.MaxFiles = median(fps), slices.Min(fps), slices.Max(fps)
 	row.MedianMiB, row.MinMiB, row.MaxMiB = median(mbs), slices.Min(mbs), slices.Max(mbs)
 	row.Seconds = m(func(r QueueRun) float64 { return r.Seconds })
@@ -205,14 +205,6 @@ func queueRow(c QueueContestant, sc, link, proto string, runs []QueueRun) QueueR
 		}
 	}
 	return row
-}
-
-func collectQ(runs []QueueRun, f func(QueueRun) float64) []float64 {
-	out := make([]float64, len(runs))
-	for i, r := range runs {
-		out[i] = f(r)
-	}
-	return out
 }
 
 // WriteJSONFile writes the whole report, every run included.

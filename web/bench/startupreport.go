@@ -41,8 +41,8 @@ func aggregateStartup(rows []StartupRow, runs []StartupRun) []StartupResult {
 				}
 				c.WasmRequests = max(c.WasmRequests, r.Requests[row.wasmPath()])
 			}
-			c.ReadyMs = median(collectStartup(ok, func(r StartupRun) float64 { return r.ReadyMs }))
-			c.CPUMs = median(collectStartup(ok, func(r StartupRun) float64 {
+			c.ReadyMs = median(collect(ok, func(r StartupRun) float64 { return r.ReadyMs }))
+			c.CPUMs = median(collect(ok, func(r StartupRun) float64 {
 				var sum float64
 				for _, v := range r.CPUMs {
 					sum += v
@@ -86,7 +86,7 @@ func threadMedians(runs []StartupRun) map[string]float64 {
 		}
 	}
 	for k := range out {
-		m := median(collectStartup(runs, func(r StartupRun) float64 { return r.CPUMs[k] }))
+		m := median(collect(runs, func(r StartupRun) float64 { return r.CPUMs[k] }))
 		if m < 2 {
 			delete(out, k)
 			continue
@@ -127,7 +127,7 @@ func criticalPath(runs []StartupRun) map[string]float64 {
 	if len(compiled) > 0 {
 		p["compiled"] = median(compiled)
 	}
-	p["ready"] = median(collectStartup(runs, func(r StartupRun) float64 { return r.ReadyMs }))
+	p["ready"] = median(collect(runs, func(r StartupRun) float64 { return r.ReadyMs }))
 	return p
 }
 
@@ -153,14 +153,6 @@ func PathOrder(p map[string]float64) []string {
 		return strings.Compare(a, b)
 	})
 	return names
-}
-
-func collectStartup(runs []StartupRun, f func(StartupRun) float64) []float64 {
-	out := make([]float64, len(runs))
-	for i, r := range runs {
-		out[i] = f(r)
-	}
-	return out
 }
 
 // startupCell is "ready (+over the bare page)" ms, or what went wrong.
