@@ -4,9 +4,7 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -91,22 +89,7 @@ func (h *queueHarness) runQueueOne(parent context.Context, sc string, c QueueCon
 	case sc != ScenarioLarge:
 		pc.Files, pc.FileSize = len(files), files[0].size
 	}
-	js, _ := json.Marshal(pc)
-	type ready struct {
-		Ready   float64 `json:"ready"`
-		Error   string  `json:"error"`
-		Version string  `json:"version"`
-	}
-	rd, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (ready, error) {
-		if _, err := chromedp.Navigate(h.pageURL+"?cfg="+url.QueryEscape(string(js)))(ctx, t); err != nil {
-			return ready{}, err
-		}
-		if _, err := chromedp.Poll[chromedp.Void](`window.benchReady !== undefined`,
-			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))(ctx, t); err != nil {
-			return ready{}, err
-		}
-		return chromedp.Evaluate[ready](`({ready: window.benchReady, error: window.benchError ?? "", version: window.benchVersion ?? ""})`)(ctx, t)
-	})
+	rd, err := openBenchPage(ctx, h.pageURL, pc, 2*time.Minute)
 	switch {
 	case err != nil:
 		return fail("load the page: %v", err)

@@ -89,6 +89,35 @@ func spkiHash(cert *x509.Certificate) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// benchReady is what a bench page (the upload page or the queue page) reports once it has loaded its
+// uploader: window.benchStart (when it started loading it, 0 if it does not say), benchReady,
+// benchError and benchVersion.
+type benchReady struct {
+	Start   float64 `json:"start"`
+	Ready   float64 `json:"ready"`
+	Error   string  `json:"error"`
+	Version string  `json:"version"`
+}
+
+// openBenchPage opens the bench page at pageURL with cfg as its ?cfg= JSON and waits, at most
+// timeout, until it has loaded its uploader.
+func openBenchPage(ctx context.Context, pageURL string, cfg any, timeout time.Duration) (benchReady, error) {
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		return benchReady{}, err
+	}
+	return chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (benchReady, error) {
+		if _, err := chromedp.Navigate(pageURL+"?cfg="+url.QueryEscape(string(js)))(ctx, t); err != nil {
+			return benchReady{}, err
+		}
+		if _, err := chromedp.Poll[chromedp.Void](`window.benchReady !== undefined`,
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(timeout))(ctx, t); err != nil {
+			return benchReady{}, err
+		}
+		return chromedp.Evaluate[benchReady](`({start: window.benchStart ?? 0, ready: window.benchReady, error: window.benchError ?? "", version: window.benchVersion ?? ""})`)(ctx, t)
+	})
+}
+
 func (h *harness) runOne(parent context.Context, c Contestant, round int) (out RunResult) {
 	out = RunResult{Contestant: c.ID, Round: round}
 	fail := func(format string, args ...any) RunResult {
@@ -107,23 +136,7 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 	if c.ModuleDir != "" {
 		pc.ModuleBase = "/module-" + c.ID
 	}
-	js, _ := json.Marshal(pc)
-	type ready struct {
-		Start   float64 `json:"start"`
-		Ready   float64 `json:"ready"`
-		Error   string  `json:"error"`
-		Version string  `json:"version"`
-	}
-	rd, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (ready, error) {
-		if _, err := chromedp.Navigate(h.pageURL+"?cfg="+url.QueryEscape(string(js)))(ctx, t); err != nil {
-			return ready{}, err
-		}
-		if _, err := chromedp.Poll[chromedp.Void](`window.benchReady !== undefined`,
-			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Minute))(ctx, t); err != nil {
-			return ready{}, err
-		}
-		return chromedp.Evaluate[ready](`({start: window.benchStart ?? 0, ready: window.benchReady, error: window.benchError ?? "", version: window.benchVersion ?? ""})`)(ctx, t)
-	})
+	rd, err := openBenchPage(ctx, h.pageURL, pc, time.Minute)
 	switch {
 	case err != nil:
 		return fail("load the page: %v", err)
