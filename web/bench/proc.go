@@ -204,7 +204,7 @@ func settle(root int, idle float64, window, limit time.Duration) bool {
 }
 
 // threadCPU is the CPU time, in ms, that the threads of root and its descendants have run, summed by
-// process class and thread name ("renderer CrRendererMain"), from each thread's
+// process class and thread name ("renderer main", "renderer DedicatedWorker"), from each thread's
 // se.sum_exec_runtime in /proc/<pid>/task/<tid>/sched: nanosecond figures, where stat's are 10 ms
 // ticks, too coarse for a start-up of a few hundred ms. Threads that exited are not counted.
 func threadCPU(root int) map[string]float64 {
@@ -220,8 +220,13 @@ func threadCPU(root int) map[string]float64 {
 			if !ok {
 				continue
 			}
-			name, _ := os.ReadFile(filepath.Join(dir, e.Name(), "comm"))
-			out[p.class()+" "+threadGroup(strings.TrimSpace(string(name)))] += ms
+			// A process's main thread keeps the executable's name (chromium, chrome): "main" says what it is.
+			group := "main"
+			if e.Name() != strconv.Itoa(pid) {
+				name, _ := os.ReadFile(filepath.Join(dir, e.Name(), "comm"))
+				group = threadGroup(strings.TrimSpace(string(name)))
+			}
+			out[p.class()+" "+group] += ms
 		}
 	}
 	return out

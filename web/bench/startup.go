@@ -128,8 +128,8 @@ type StartupRun struct {
 	Wasm     WasmTrace      `json:"wasm"`
 	Version  string         `json:"version,omitempty"` // the module's or the SDK's
 	// CPUMs is the CPU time Chromium's threads ran from just before navigation until the bench saw
-	// the page ready (polling every 10 ms), by process class and thread name ("renderer
-	// CrRendererMain"): the work a start-up costs, which a busy machine does not stretch as it does
+	// the page ready (polling every 10 ms), by process class and thread name ("renderer main",
+	// the page's main thread): the work a start-up costs, which a busy machine does not stretch as it does
 	// the wall-clock figures.
 	CPUMs map[string]float64 `json:"cpuMs,omitempty"`
 	// StayMs is how long a cold visit stayed on the page after it was ready: linger, or for a module
