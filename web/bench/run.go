@@ -100,13 +100,14 @@ type benchReady struct {
 }
 
 // openBenchPage opens the bench page at pageURL with cfg as its ?cfg= JSON and waits, at most
-// timeout, until it has loaded its uploader.
+// timeout, until it has loaded its uploader. Its errors say which step failed: loading the page, or
+// the page's own preparation (benchError).
 func openBenchPage(ctx context.Context, pageURL string, cfg any, timeout time.Duration) (benchReady, error) {
 	js, err := json.Marshal(cfg)
 	if err != nil {
 		return benchReady{}, err
 	}
-	return chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (benchReady, error) {
+	rd, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (benchReady, error) {
 		if _, err := chromedp.Navigate(pageURL+"?cfg="+url.QueryEscape(string(js)))(ctx, t); err != nil {
 			return benchReady{}, err
 		}
@@ -116,6 +117,13 @@ func openBenchPage(ctx context.Context, pageURL string, cfg any, timeout time.Du
 		}
 		return chromedp.Evaluate[benchReady](`({start: window.benchStart ?? 0, ready: window.benchReady, error: window.benchError ?? "", version: window.benchVersion ?? ""})`)(ctx, t)
 	})
+	switch {
+	case err != nil:
+		return rd, fmt.Errorf("load the page: %w", err)
+	case rd.Error != "":
+		return rd, fmt.Errorf("prepare: %s", rd.Error)
+	}
+	return rd, nil
 }
 
 func (h *harness) runOne(parent context.Context, c Contestant, round int) (out RunResult) {
@@ -137,11 +145,8 @@ func (h *harness) runOne(parent context.Context, c Contestant, round int) (out R
 		pc.ModuleBase = "/module-" + c.ID
 	}
 	rd, err := openBenchPage(ctx, h.pageURL, pc, time.Minute)
-	switch {
-	case err != nil:
-		return fail("load the page: %v", err)
-	case rd.Error != "":
-		return fail("prepare: %s", rd.Error)
+	if err != nil {
+		return fail("%v", err)
 	}
 	out.ReadyMs, out.StartMs = rd.Ready, rd.Ready-rd.Start
 	h.mu.Lock()
