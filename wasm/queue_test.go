@@ -357,7 +357,7 @@ var fakeTree = jsGlobal.Get("Function").New("a", "b", `
 // the others are stored. A DataTransfer of flat files goes in as it is.
 func TestQueueWalksADroppedFolder(t *testing.T) {
 	m := loadedModule(t)
-	folders, err := awaitJS(t, dynamicImport.Invoke(controlURL(t)+"/dist/smh-upload-folders.js"))
+	folders, err := awaitJS(t, dynamicImport.Invoke(controlURL(t)+"/src/smh-upload-folders.js"))
 	require.NoError(t, err)
 	tree := fakeTree.Invoke(generated(3000, 11, "a.txt"), generated(2*MiB+1, 12, "b.bin"))
 	list := jsGlobal.Get("Array").New()
@@ -447,7 +447,7 @@ func TestQueueResumeRecords(t *testing.T) {
 	assert.Equal(t, smh.FileDone, c.done()[0].State, "resume: false uploads again")
 
 	// A new page loads the records from IndexedDB: they were written there.
-	run, err := awaitJS(t, dynamicImport.Invoke(controlURL(t)+"/dist/smh-upload-run.js"))
+	run, err := awaitJS(t, dynamicImport.Invoke(controlURL(t)+"/src/smh-upload-run.js"))
 	require.NoError(t, err)
 	store, err := awaitJS(t, run.Call("openRecords"))
 	require.NoError(t, err)

@@ -15,7 +15,7 @@ export const ERROR_FIELDS = ["code", "status", "requestId", "retryable", "confir
  * start runs the module in this realm. module, if given, is a promise of the
  * compiled smh.wasm, or of null to compile it here (the Worker gets it from
  * the page).
- * @param {{ wasm: string, exec: string, module?: Promise<WebAssembly.Module | null> }} options
+ * @param {{ wasm: string, exec: string | null, module?: Promise<WebAssembly.Module | null> }} options
  */
 export async function start({ wasm, exec, module }) {
   // Fetch and compile the module while wasm_exec.js loads: neither needs
@@ -26,13 +26,9 @@ export async function start({ wasm, exec, module }) {
   const blocks = compiled.then((m) => dataBlocks(dataPayload(m)));
   blocks.catch(() => {}); // reported below
   const records = openRecords(); // the queue's resume records, alongside
-  // wasm_exec.js is a classic script that sets globalThis.Go; importing it
-  // runs it once. Take the class right away: it must match smh.wasm. The
-  // URL is an asset (bundlers copy it as a file), not a module to bundle.
-  await import(/* webpackIgnore: true */ /* @vite-ignore */ exec);
-  const Go = globalThis.Go;
+  const Go = await goClass(exec);
   if (typeof Go !== "function") {
-    throw new Error(`smh-upload: ${exec} did not define Go`);
+    throw new Error(`smh-upload: ${exec ?? "the bundled wasm_exec.js"} did not define Go`);
   }
   const go = new Go();
   const name = `__smhUploadReady_${Math.random().toString(36).slice(2)}`;
@@ -62,6 +58,30 @@ export async function start({ wasm, exec, module }) {
   } finally {
     delete globalThis[name];
   }
+}
+
+// goClasses are the Go classes that wasm_exec.js files defined, by URL.
+const goClasses = new Map();
+
+// goClass returns the Go class of the wasm_exec.js at exec, which must match
+// smh.wasm, or with no URL the one the Worker's bundle defined as it ran.
+// wasm_exec.js is a classic script that sets globalThis.Go: importing it
+// runs it once, and a second import of the URL runs nothing, so the class is
+// kept by URL (a load() that failed later may be tried again). The URL is an
+// asset (bundlers copy it as a file), not a module to bundle.
+async function goClass(exec) {
+  if (exec == null) return globalThis.Go;
+  if (!goClasses.has(exec)) {
+    const before = globalThis.Go;
+    globalThis.Go = undefined; // the class must be exec's, not an earlier copy's
+    try {
+      await import(/* webpackIgnore: true */ /* @vite-ignore */ exec);
+      goClasses.set(exec, globalThis.Go);
+    } finally {
+      globalThis.Go ??= before;
+    }
+  }
+  return goClasses.get(exec);
 }
 
 // DATA_SECTION is the custom section into which make wasm moves smh.wasm's
@@ -160,10 +180,7 @@ export function writeData(blocks, memory) {
   }
 }
 
-/**
- * compile fetches and compiles smh.wasm, streaming when the server sends application/wasm. The page
- * uses its twin in smh-upload.js, which starts before this file has arrived.
- */
+/** compile fetches and compiles smh.wasm, streaming when the server sends application/wasm. */
 export async function compile(url) {
   const response = await fetch(url);
   if (!response.ok) {

@@ -3,31 +3,25 @@
 // { type: "module", name }), which bundlers follow, copy and fingerprint. It
 // runs the module off the page's main thread and is not part of the API.
 //
-// The Worker's name carries the URLs of smh.wasm and wasm_exec.js, which it
-// can read as soon as this file runs: it then fetches wasm_exec.js, its own
-// code (smh-upload-run.js and what that imports) and IndexedDB's records all
-// at once. Static imports would fetch its code one file after the other
-// before this file ran, and a message from the page would arrive only when
-// the page's main thread, busy decoding smh.wasm, got to forwarding it.
+// make wasm bundles this file with what it imports and wasm_exec.js
+// (esbuild's inject, which runs it first and so defines globalThis.Go) into
+// one file: the Worker fetches nothing else before smh.wasm's module arrives
+// from the page. The Worker's name carries the URLs of smh.wasm and of
+// another wasm_exec.js if the page was given one, so that it can read them
+// as soon as it runs: a message from the page would arrive only when the
+// page's main thread, busy receiving smh.wasm, got to forwarding it.
+
+import { start, ERROR_FIELDS } from "./smh-upload-run.js";
 
 const files = readName(self.name);
-// A dynamic import: this file runs before smh-upload-run.js has arrived.
-const runner = import("./smh-upload-run.js");
-// Fetched alongside rather than after smh-upload-run.js, which imports it
-// (the module map fetches a file once).
-import("./smh-upload-folders.js").catch(() => {}); // reported through runner
-// Loaded now; start() imports it again and finds it done. The URL is an asset
-// (bundlers copy it as a file), not a module to bundle.
-if (files) import(/* webpackIgnore: true */ /* @vite-ignore */ files.exec).catch(() => {}); // start() reports it
-let ERROR_FIELDS = [];
-runner.then((m) => (ERROR_FIELDS = m.ERROR_FIELDS), () => {});
 
 // readName returns the module's files that smh-upload.js put in the Worker's
-// name ("smh-upload {json}"), or null when the name does not hold them.
+// name ("smh-upload {json}"), or null when the name does not hold them. exec
+// is null for the wasm_exec.js bundled here.
 function readName(name) {
   try {
     const { wasm, exec } = JSON.parse(name.replace(/^smh-upload /, ""));
-    return typeof wasm === "string" && typeof exec === "string" ? { wasm, exec } : null;
+    return typeof wasm === "string" && (exec === null || typeof exec === "string") ? { wasm, exec } : null;
   } catch {
     return null;
   }
@@ -63,7 +57,7 @@ function serveWorker() {
   const module = new Promise((resolve) => (gotModule = resolve));
   // Go's start needs the compiled module from the page; everything else starts now.
   const smhP = files
-    ? runner.then(({ start }) => start({ wasm: files.wasm, exec: files.exec, module }))
+    ? start({ wasm: files.wasm, exec: files.exec, module })
     : Promise.reject(new Error("smh-upload: the Worker was started without its files (start it with smh-upload.js)"));
   smhP.then(
     (smh) => self.postMessage({ type: "ready", version: smh.version, memory: smh.memoryBytes }),

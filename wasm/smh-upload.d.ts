@@ -7,7 +7,11 @@ export interface LoadOptions {
    * served unbundled; with a bundler, pass an absolute or root-relative URL.
    */
   wasmURL?: string | URL;
-  /** URL of the wasm_exec.js of the Go release that built smh.wasm; default next to smh-upload.js, resolved as wasmURL. */
+  /**
+   * URL of the wasm_exec.js of the Go release that built smh.wasm, resolved as wasmURL. The Worker's
+   * file holds its own copy and loads this one only when it is given; the page loads it (default next
+   * to smh-upload.js) when the module runs there.
+   */
   wasmExecURL?: string | URL;
   /**
    * Run the module in a dedicated Worker (smh-upload-worker.js), so reading and hashing file bytes

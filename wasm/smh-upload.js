@@ -19,35 +19,13 @@
 // Vite and webpack find, copy and fingerprint exactly these forms, and a
 // browser resolves them next to this file when it is served unbundled.
 
-// No static imports: a page's import of this file would wait for them, one
-// round trip after this file, before load() could start. load() fetches
-// them while smh.wasm downloads and compiles, and resolves once they are in.
-let run; // smh-upload-run.js, once loaded
-let folders; // smh-upload-folders.js, once loaded
+// make wasm bundles this file with what it imports (esbuild) into the
+// smh-upload.js that pages and bundlers load: one file, whose import starts
+// load() at once. The Worker's entry is bundled likewise, with wasm_exec.js.
+import { start, compile, checkSlots, ERROR_FIELDS } from "./smh-upload-run.js";
+import { checkQueueOptions, frontQueue } from "./smh-upload-folders.js";
+
 let loading;
-
-// loadParts loads the files that the API needs besides this one.
-function loadParts() {
-  return Promise.all([import("./smh-upload-run.js"), import("./smh-upload-folders.js")]).then(([r, f]) => {
-    run = r;
-    folders = f;
-  });
-}
-
-// compile fetches and compiles smh.wasm, streaming when the server sends
-// application/wasm. It is smh-upload-run.js's compile, which the page must
-// start before that file has arrived.
-async function compile(url) {
-  const response = await fetch(url);
-  if (!response.ok) {
-    throw new Error(`smh-upload: fetching ${url}: HTTP ${response.status}`);
-  }
-  if (WebAssembly.compileStreaming && response.headers.get("content-type")?.startsWith("application/wasm")) {
-    return WebAssembly.compileStreaming(response);
-  }
-  // A server that does not send application/wasm: compile from the bytes.
-  return WebAssembly.compile(await response.arrayBuffer());
-}
 
 // assets resolves the module's files: the defaults next to this file, or the
 // overrides, which resolve against the default's folder (next to this file
@@ -70,7 +48,6 @@ export function load(options = {}) {
   if (!loading) {
     const useWorker = options.worker !== false && typeof Worker === "function" && typeof window === "object";
     const urls = assets(options);
-    const parts = loadParts();
     let started;
     if (useWorker) {
       // The Worker first, so that its script's fetch and its thread's start
@@ -78,20 +55,21 @@ export function load(options = {}) {
       // smh.wasm's bytes do. A Worker that cannot start (a CSP without
       // worker-src, say) leaves the module in the page, with the same
       // compilation; the executor turns a synchronous throw into a rejection.
-      const worker = new Promise((resolve) => resolve(spawnWorker(urls)));
+      // The Worker's bundle holds wasm_exec.js: it loads another only when
+      // told to (wasmExecURL).
+      const worker = new Promise((resolve) => resolve(spawnWorker({ ...urls, exec: options.wasmExecURL == null ? null : urls.exec })));
       // Compiling is most of the start-up: start it now, in the page, while
       // the Worker boots (V8 validates the functions on background threads
       // as the bytes arrive).
       const compiled = compile(urls.wasm);
       compiled.catch(() => {}); // reported by whoever runs the module
       started = worker
-        .then((w) => Promise.all([startWorker(w, compiled), parts]))
-        .then(([api]) => api)
-        .catch(() => parts.then(() => run.start({ ...urls, module: compiled.catch(() => null) })));
+        .then((w) => startWorker(w, compiled))
+        .catch(() => start({ ...urls, module: compiled.catch(() => null) }));
     } else {
       const compiled = compile(urls.wasm);
       compiled.catch(() => {}); // reported by start
-      started = parts.then(() => run.start({ ...urls, module: compiled }));
+      started = start({ ...urls, module: compiled });
     }
     loading = started.catch((err) => {
       loading = undefined; // let a later call try again
@@ -124,7 +102,7 @@ function resumeRecords() {
 function toError(f) {
   const err = f.name === "TypeError" ? new TypeError(f.message) : new Error(f.message);
   if (f.name !== "TypeError") err.name = f.name;
-  for (const k of run?.ERROR_FIELDS ?? []) if (k in f) err[k] = f[k];
+  for (const k of ERROR_FIELDS) if (k in f) err[k] = f[k];
   return err;
 }
 
@@ -257,7 +235,7 @@ function startWorker(worker, compiled) {
   // slots(n) is the Worker's pool of n part slots, known here by an id:
   // the Worker makes its pool when an upload first names it.
   function slots(n) {
-    const s = Object.freeze({ size: run.checkSlots(n) });
+    const s = Object.freeze({ size: checkSlots(n) });
     pools.set(s, ++nextPool);
     return s;
   }
@@ -266,7 +244,7 @@ function startWorker(worker, compiled) {
   // walks what add() takes (Files cross as handles: no bytes are copied),
   // and progress crosses at the queue's coalesced rate only.
   function queue(options) {
-    folders.checkQueueOptions(options);
+    checkQueueOptions(options);
     const { onProgress, onFile, getAccessToken, signal, ...data } = options;
     const id = ++nextID;
     const rec = { onProgress, onFile, getAccessToken, waits: new Map(), progress: EMPTY_PROGRESS, gen: 0, done: null, doneGen: -1 };
@@ -285,7 +263,7 @@ function startWorker(worker, compiled) {
       else signal.addEventListener("abort", () => cancel().catch(() => {}), { once: true });
     }
     worker.postMessage({ type: "queue", id, options: data, callbacks: { file: !!onFile, token: !!getAccessToken } });
-    return folders.frontQueue({
+    return frontQueue({
       add(list) {
         rec.gen++;
         return ask("qadd", { items: list });

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,16 +152,22 @@ func (d *demo) inPage() bool {
 }
 
 func TestDemoUploadsAFile(t *testing.T) {
-	var wasmGets atomic.Int32
+	var mu sync.Mutex
+	gets := map[string]int{}
 	d := startDemo(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/smh.wasm" {
-				wasmGets.Add(1)
-			}
+			mu.Lock()
+			gets[r.URL.Path]++
+			mu.Unlock()
 			h.ServeHTTP(w, r)
 		})
 	})
-	assert.Equal(t, int32(1), wasmGets.Load(), "load() compiled the preloaded smh.wasm; the browser fetched it once")
+	mu.Lock()
+	assert.Equal(t, 1, gets["/smh.wasm"], "load() compiled the preloaded smh.wasm; the browser fetched it once")
+	assert.Equal(t, 1, gets["/smh-upload.js"], "the module's page side is one file")
+	assert.Equal(t, 1, gets["/smh-upload-worker.js"], "the Worker's is one file")
+	assert.Zero(t, gets["/wasm_exec.js"], "the Worker's file holds wasm_exec.js")
+	mu.Unlock()
 	path, data := d.file("forty.bin", 40<<20)
 	d.run(upload(path), done)
 	assert.Contains(t, d.text(`#uploads li .result`), "stored as demo/forty.bin")
@@ -218,6 +226,48 @@ func TestDemoWithoutWorkers(t *testing.T) {
 	d.run(upload(path), done)
 	d.assertStored("demo/no-worker.bin", data)
 	assert.True(t, d.inPage(), "the module ran in the page")
+}
+
+// load({ wasmExecURL }) makes the Worker load that wasm_exec.js instead of
+// the copy in its file, and a file there that does not define Go rejects
+// load() with an error that names it.
+func TestWasmExecURL(t *testing.T) {
+	var execGets atomic.Int32
+	d := startDemo(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/exec.html":
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				_, _ = w.Write([]byte(`<!doctype html><script type="module">
+import { load } from "./smh-upload.js";
+const exec = new URLSearchParams(location.search).get("exec");
+load({ wasmExecURL: exec }).then((smh) => { document.body.dataset.result = "ready " + smh.version; },
+  (err) => { document.body.dataset.result = "failed: " + err.message; });
+</script>`))
+				return
+			case "/not-go.js":
+				w.Header().Set("Content-Type", "text/javascript")
+				_, _ = w.Write([]byte("// defines nothing\n"))
+				return
+			case "/wasm_exec.js":
+				if r.URL.RawQuery == "own" {
+					execGets.Add(1)
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	result := func(exec string) string {
+		d.run(chromedp.Navigate(d.url+"exec.html?exec="+exec), waitFor(`document.body?.dataset.result !== undefined`))
+		v, err := chromedp.Run(d.ctx, chromedp.Evaluate[string](`document.body.dataset.result`))
+		require.NoError(t, err)
+		return v
+	}
+	assert.True(t, strings.HasPrefix(result("./wasm_exec.js%3Fown"), "ready "), "the module started on the given wasm_exec.js")
+	assert.Equal(t, int32(1), execGets.Load(), "the Worker fetched the given wasm_exec.js")
+	got := result("./not-go.js")
+	assert.Contains(t, got, "failed: ")
+	assert.Contains(t, got, "/not-go.js did not define Go")
 }
 
 // The demo's Uppy page: two files through Uppy's Dashboard and smh-upload/uppy,

@@ -57,11 +57,13 @@ const holdTimeout = 2 * time.Minute
 //	POST   /matrix-readme                  writes the body between the browser-matrix markers of the README
 //	                                       named by SMH_MATRIX_README when the harness started (409 without)
 //	GET    /dist/{file}                    the built module, for tests that load it like a page does
+//	GET    /src/{file}                     the module's JavaScript sources, for tests of what the bundles hide
 //
 // The page reaches each emulator through a front (see front.go) that counts
 // the requests and body bytes arriving at either host and can hold API calls.
 type control struct {
 	dist   string
+	src    string // the folder of the module's JavaScript sources (wasm/)
 	readme string // SMH_MATRIX_README: the README whose browser matrix /matrix-readme writes; "" for none
 
 	mu   sync.Mutex
@@ -105,8 +107,8 @@ func heldKey(part int, api string) string {
 	return "part/" + strconv.Itoa(part)
 }
 
-func newControl(dist, readme string) *control {
-	return &control{dist: dist, readme: readme, emus: map[string]*emu{}}
+func newControl(dist, src, readme string) *control {
+	return &control{dist: dist, src: src, readme: readme, emus: map[string]*emu{}}
 }
 
 func (c *control) closeAll() {
@@ -144,7 +146,9 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.Trim(r.URL.Path, "/")
 	switch {
 	case strings.HasPrefix(path, "dist/"):
-		c.serveDist(w, r, strings.TrimPrefix(path, "dist/"))
+		serveFile(w, r, c.dist, strings.TrimPrefix(path, "dist/"))
+	case strings.HasPrefix(path, "src/") && strings.HasSuffix(path, ".js"):
+		serveFile(w, r, c.src, strings.TrimPrefix(path, "src/"))
 	case path == "expect":
 		c.expect(w, r)
 	case path == "matrix-readme" && r.Method == http.MethodPost:
@@ -476,7 +480,8 @@ func generatedCRC(size int64, seed uint32) uint64 {
 	return h.Sum64()
 }
 
-func (c *control) serveDist(w http.ResponseWriter, r *http.Request, name string) {
+// serveFile serves the file name of dir, which must be a plain name.
+func serveFile(w http.ResponseWriter, r *http.Request, dir, name string) {
 	if name == "" || strings.Contains(name, "/") || strings.HasPrefix(name, ".") {
 		http.NotFound(w, r)
 		return
@@ -491,5 +496,5 @@ func (c *control) serveDist(w http.ResponseWriter, r *http.Request, name string)
 			w.Header().Set("Content-Type", t)
 		}
 	}
-	http.ServeFile(w, r, filepath.Join(c.dist, name))
+	http.ServeFile(w, r, filepath.Join(dir, name))
 }

@@ -13,7 +13,7 @@
 //
 // Usage:
 //
-//	go run ./wasm/browsertest [-dist dir] [-chromium path] [-timeout d] [go test args]
+//	go run ./wasm/browsertest [-dist dir] [-src dir] [-chromium path] [-timeout d] [go test args]
 //
 // With SMH_MATRIX_README naming a README, the browser fault matrix
 // (TestFaultMatrix in package wasm) writes its table into that file's
@@ -61,13 +61,14 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("browsertest: ")
 	dist := flag.String("dist", "wasm/dist", "directory with smh.wasm, smh-upload.js and wasm_exec.js, served at /dist/")
+	src := flag.String("src", "wasm", "directory with the module's JavaScript sources, served at /src/")
 	chromium := flag.String("chromium", "/usr/bin/chromium", "the Chromium binary")
 	timeout := flag.Duration("timeout", 20*time.Minute, "stop everything after this long")
 	flag.Parse()
-	os.Exit(run(*dist, *chromium, *timeout, flag.Args()))
+	os.Exit(run(*dist, *src, *chromium, *timeout, flag.Args()))
 }
 
-func run(dist, chromium string, timeout time.Duration, args []string) int {
+func run(dist, src, chromium string, timeout time.Duration, args []string) int {
 	if _, err := exec.LookPath("go_js_wasm_exec"); err != nil {
 		log.Printf("go_js_wasm_exec (wasmbrowsertest) is not on PATH: %v", err)
 		return 2
@@ -91,7 +92,7 @@ func run(dist, chromium string, timeout time.Duration, args []string) int {
 		}
 	}
 
-	ctl := newControl(dist, os.Getenv("SMH_MATRIX_README"))
+	ctl := newControl(dist, src, os.Getenv("SMH_MATRIX_README"))
 	defer ctl.closeAll()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -87,14 +87,14 @@ func TestReplaceSectionWritesBetweenTheMarkers(t *testing.T) {
 
 func TestWriteReadmeNeedsTheVariable(t *testing.T) {
 	rec := httptest.NewRecorder()
-	newControl("", "").ServeHTTP(rec, httptest.NewRequest("POST", "/matrix-readme", strings.NewReader(`{"section":"x"}`)))
+	newControl("", "", "").ServeHTTP(rec, httptest.NewRequest("POST", "/matrix-readme", strings.NewReader(`{"section":"x"}`)))
 	assert.Equal(t, http.StatusConflict, rec.Code)
 }
 
 // The fronts count what reaches the emulator and fire API rules; a barrier
 // lets its parts go only together.
 func TestFrontCountsAndHolds(t *testing.T) {
-	ctl := newControl("", "")
+	ctl := newControl("", "", "")
 	defer ctl.closeAll()
 	srv := httptest.NewServer(ctl)
 	defer srv.Close()

@@ -182,8 +182,12 @@ func TestStartup(t *testing.T) {
 			if row.ID == bench.StartupModule {
 				assert.Positive(t, c.Threads["renderer DedicatedWorker"], "%s: the Worker's CPU time", col)
 				assert.Positive(t, c.Threads["renderer main"], "%s: the page's main thread's CPU time", col)
-				for _, f := range []string{"smh-upload.js", "smh-upload-run.js", "smh.wasm", "worker:wasm_exec.js", "ready"} {
+				for _, f := range []string{"smh-upload.js", "smh-upload-worker.js", "smh.wasm", "ready"} {
 					assert.Positive(t, c.Path[f], "%s: %s on the critical path", col, f)
+				}
+				// Each is one bundle: the page and the Worker fetch nothing else.
+				for f := range c.Path {
+					assert.NotContains(t, []string{"smh-upload-run.js", "smh-upload-folders.js", "wasm_exec.js", "worker:wasm_exec.js", "worker:smh-upload-run.js"}, f, "%s: fetched %s", col, f)
 				}
 				assert.Equal(t, 1, c.WasmRequests, "%s: smh.wasm fetched once (a preload is reused)", col)
 			}

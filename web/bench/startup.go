@@ -232,7 +232,6 @@ try {
 func readmePreloads(base string) string {
 	b := html.EscapeString(base)
 	return `<link rel="modulepreload" href="` + b + `/smh-upload.js">` + "\n" +
-		`<link rel="modulepreload" href="` + b + `/smh-upload-run.js">` + "\n" +
 		`<link rel="preload" href="` + b + `/smh.wasm" as="fetch" type="application/wasm" crossorigin>` + "\n"
 }
 

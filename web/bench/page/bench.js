@@ -58,7 +58,7 @@ async function prepare() {
   switch (cfg.kind) {
     case "module": {
       const { load } = await import(`${cfg.moduleBase}/smh-upload.js`);
-      const smh = await load({ worker: !cfg.inPage, wasmURL: `${cfg.moduleBase}/smh.wasm`, wasmExecURL: `${cfg.moduleBase}/wasm_exec.js` });
+      const smh = await load({ worker: !cfg.inPage });
       memory = () => smh.memoryBytes;
       upload = (file, progress) => uploadModule(smh, file, progress);
       if (cfg.warm) {

@@ -59,7 +59,7 @@ async function prepare() {
     });
   } else if (cfg.kind !== "idle") {
     const { load } = await import(`${cfg.moduleBase}/smh-upload.js`);
-    smh = await load({ worker: !cfg.inPage, wasmURL: `${cfg.moduleBase}/smh.wasm`, wasmExecURL: `${cfg.moduleBase}/wasm_exec.js` });
+    smh = await load({ worker: !cfg.inPage });
     if (cfg.kind === "queue" && typeof smh.queue !== "function") throw new Error(`this build of the module has no queue() ${cfg.inPage ? "in the page" : "in its Worker (smh-bench -queue-inpage runs it in the page)"}`);
   }
   if (cfg.scenario !== "large" && cfg.files > 0) {
