@@ -57,6 +57,13 @@ WBT_VERSION := v0.11.0
 WBT_DIR     := $(BIN)/wasmbrowsertest-$(WBT_VERSION)
 WBT         := $(WBT_DIR)/go_js_wasm_exec
 CHROMIUM    := /usr/bin/chromium
+# binaryen's wasm-opt, Debian's (108 in bookworm): make wasm runs -Oz on Go's
+# output. It rewrites Go's padded LEB128s and shares code, so smh.wasm is
+# 6 % smaller raw (gzip +0.2 %, Brotli +1 %), and every start-up streams,
+# hashes and decodes that much less: in a 5-round start-up run, 15-18 ms
+# sooner and 22-55 ms less CPU per visit. Its features are Go's output's.
+WASM_OPT    := /usr/bin/wasm-opt
+WASM_OPT_FLAGS := -Oz --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory --enable-mutable-globals
 WORKER_DIR   := web/worker
 WORKER_BUILD := $(WORKER_DIR)/build
 WORKERD      := $(CURDIR)/$(WORKER_DIR)/node_modules/.bin/workerd
@@ -127,7 +134,7 @@ ESBUILD   := $(GO) tool esbuild --bundle --format=esm --target=es2022 --log-leve
 GO_NOTICE := // Includes the wasm_exec.js of $(shell $(GO) env GOVERSION): Copyright 2018 The Go Authors. All rights reserved. Use of this source code is governed by a BSD-style license that can be found in Go's LICENSE file.
 
 ## wasm: build wasm/dist/{smh.wasm,smh.wasm.br,smh.wasm.gz,wasm_exec.js,smh-upload*.js,smh-upload.d.ts}, ./wasm_exec.js, and the demo's copies; prints raw, gzip and Brotli sizes
-wasm:
+wasm: $(WASM_OPT)
 	@if GOOS=js GOARCH=wasm $(GO) list -deps ./wasm/... | grep -qx net/http; then \
 		echo "wasm: the browser build must not link net/http" >&2; exit 1; fi
 	@mkdir -p $(DIST) $(BIN)
@@ -135,7 +142,7 @@ wasm:
 	@# whose build ID is current alone, and the moved smh.wasm keeps that ID,
 	@# so a new -movedata setting would otherwise never reach dist/.
 	GOOS=js GOARCH=wasm GOEXPERIMENT=$(WASM_GOEXPERIMENT) $(GO) build -trimpath $(WASM_GCFLAGS) -ldflags='-s -w -X main.version=$(VERSION)' -o $(BIN)/smh-go.wasm ./wasm
-	cp $(BIN)/smh-go.wasm $(DIST)/smh.wasm
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(BIN)/smh-go.wasm -o $(DIST)/smh.wasm
 	$(GO) run ./wasm/internal/wasmsize/cmd -movedata $(WASM_PACK_GAP) -deflate $(WASM_DEFLATE_LOSS) $(DIST)/smh.wasm
 	cp "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec.js
 	rm -f $(DIST)/*.js
@@ -186,6 +193,10 @@ $(WBT):
 $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+$(WASM_OPT):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y binaryen
 
 # ---- the demo and its Worker build ----
 

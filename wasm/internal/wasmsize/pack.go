@@ -36,6 +36,12 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 		return nil, errFormat
 	}
 	r := &reader{b: b, off: 8}
+	// A data count section goes with the data section. wasm-opt writes one
+	// whenever bulk memory is enabled (Go's code uses memory.copy and
+	// memory.fill), for active segments too; only memory.init and data.drop
+	// need it, and with it gone a module using them no longer validates, so
+	// a module whose code named segments could not run on as if moved.
+	dcStart, dcEnd, dcCount := 0, 0, -1
 	for r.off < len(b) {
 		start := r.off
 		id := r.byte()
@@ -45,8 +51,10 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 			return nil, fmt.Errorf("%w: a section runs past the end", errFormat)
 		}
 		if id == 12 {
-			// memory.init and data.drop name segments by index: moving them would break those.
-			return nil, fmt.Errorf("%w: a data count section (passive segments) is not moved", errFormat)
+			dcStart, dcEnd = start, end
+			dcCount = (&reader{b: b[:end], off: r.off}).uleb()
+			r.off = end
+			continue
 		}
 		if id != 11 {
 			r.off = end
@@ -56,11 +64,17 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: data section: %v", errFormat, err)
 		}
+		if dcCount >= 0 && dcCount != len(segs) {
+			return nil, fmt.Errorf("%w: the data count section says %d segments, the data section has %d", errFormat, dcCount, len(segs))
+		}
 		payload, err := packBlocks(mergeSegments(segs, maxGap), maxLoss)
 		if err != nil {
 			return nil, err
 		}
 		out := append([]byte(nil), b[:start]...)
+		if dcEnd > 0 { // the data count section comes before the code and data sections
+			out = append(append([]byte(nil), b[:dcStart]...), b[dcEnd:start]...)
+		}
 		out = append(out, b[end:]...)
 		return append(out, customSection(DataSection, payload)...), nil
 	}

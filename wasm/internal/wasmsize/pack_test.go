@@ -114,8 +114,38 @@ func TestMoveData(t *testing.T) {
 
 	_, err = MoveData([]byte("not wasm"), 8, -1)
 	assert.ErrorIs(t, err, errFormat)
-	_, err = MoveData(append([]byte("\x00asm\x01\x00\x00\x00"), 12, 1, 0), 8, -1)
+	// A passive segment (flags 1: memory.init copies it) stays where it is.
+	passive := []byte("\x00asm\x01\x00\x00\x00\x0b\x04\x01\x01\x01\x07")
+	_, err = MoveData(passive, 8, -1)
 	assert.ErrorIs(t, err, errFormat, "passive segments are not moved")
+}
+
+// withDataCount is module(segs) with a data count section of n, as wasm-opt
+// writes one, between the type and data sections.
+func withDataCount(n int, segs ...segment) []byte {
+	b := module(segs...)
+	dc := appendULEB(nil, uint64(n))
+	head := append([]byte(nil), b[:11]...) // the magic, the version and the type section
+	head = append(append(head, 12), appendULEB(nil, uint64(len(dc)))...)
+	return append(append(head, dc...), b[11:]...)
+}
+
+// wasm-opt's output (bulk memory on) has a data count section: it goes with
+// the data section, and memory is the same; one that disagrees with the data
+// section is refused.
+func TestMoveDataDropsTheDataCount(t *testing.T) {
+	segs := []segment{{100, []byte{1, 2}}, {4096, []byte{3}}}
+	in := withDataCount(2, segs...)
+	require.Equal(t, []byte{1, 12, 11, 0}, sectionIDs(t, in))
+	want, _ := memory(t, module(segs...))
+	out, err := MoveData(in, 20, -1)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 0, 0}, sectionIDs(t, out), "no data count or data section is left")
+	got, _ := memory(t, out)
+	assert.Equal(t, want, got)
+
+	_, err = MoveData(withDataCount(3, segs...), 20, -1)
+	assert.ErrorIs(t, err, errFormat)
 }
 
 // dataPayload is the payload of b's DataSection.
