@@ -122,9 +122,10 @@ test-native: wasm worker package $(UPPY_PAGE) $(WORKERD) $(CHROMIUM) $(BENCH_SDK
 
 # ---- the browser module ----
 
-# The module's JavaScript: the API, its Worker's entry, what both run, and the page's side of queue().
-MODULE_SRC := wasm/smh-upload.js wasm/smh-upload-worker.js wasm/smh-upload-run.js wasm/smh-upload-folders.js
-# What ships of it: the API and the Worker's entry, each bundled by esbuild
+# The module's JavaScript, in wasm/: the API (smh-upload.js), its Worker's
+# entry (smh-upload-worker.js), what both run (smh-upload-run.js) and the
+# page's side of queue() (smh-upload-folders.js). What ships of it: the API
+# and the Worker's entry, each bundled by esbuild
 # (go tool, pinned in go.mod) with what it imports, the Worker's with
 # wasm_exec.js, so that a page fetches one file before load() runs and the
 # Worker one before it can start Go. Not minified: a page's own bundler does
