@@ -15,10 +15,10 @@ import (
 const DataSection = "smh.data"
 
 // MoveData rewrites a module so that its data segments live in the custom
-// section DataSection, at the end, instead of the data section, with the segments at most maxGap zero bytes apart merged, and the
-// regular parts of them deflated (packBlocks, with maxLoss). Memory after the
-// loader has written them is the same byte for byte as after a plain
-// instantiation.
+// section DataSection, at the end, instead of the data section, with the
+// segments at most maxGap zero bytes apart merged, and the regular parts of
+// them deflated (packBlocks, with maxLoss). Memory after the loader has
+// written them is the same byte for byte as after a plain instantiation.
 //
 // Why: Go's linker starts a new segment at every run of more than 8 zero
 // bytes, and on js/wasm its function-lookup table (runtime.findfunctab, one
@@ -29,8 +29,8 @@ const DataSection = "smh.data"
 // it at 3-4 bytes apiece; merging the segments instead stores the zeros,
 // 0.8 MB of a 4.75 MB file, which V8 then receives, hashes and keeps. The
 // zeros that merging keeps end up in deflated blocks, where they cost next
-// to nothing: make wasm merges at 40 zero bytes, which leaves about a hundred
-// segments.
+// to nothing: make wasm merges at 256 zero bytes (WASM_PACK_GAP), which
+// leaves 5 segments.
 func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 	if len(b) < 8 || !bytes.Equal(b[:4], []byte("\x00asm")) {
 		return nil, errFormat
@@ -41,7 +41,7 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 	// memory.fill), for active segments too; only memory.init and data.drop
 	// need it, and with it gone a module using them no longer validates, so
 	// a module whose code named segments could not run on as if moved.
-	dcStart, dcEnd, dcCount := 0, 0, -1
+	dcStart, dcEnd, dcCount := 8, 8, -1 // an empty cut when there is none
 	for r.off < len(b) {
 		start := r.off
 		id := r.byte()
@@ -51,8 +51,11 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 			return nil, fmt.Errorf("%w: a section runs past the end", errFormat)
 		}
 		if id == 12 {
-			dcStart, dcEnd = start, end
-			dcCount = (&reader{b: b[:end], off: r.off}).uleb()
+			dc := &reader{b: b[:end], off: r.off}
+			dcStart, dcEnd, dcCount = start, end, dc.uleb()
+			if dc.err != nil {
+				return nil, fmt.Errorf("%w: the data count section is cut off", errFormat)
+			}
 			r.off = end
 			continue
 		}
@@ -71,10 +74,9 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := append([]byte(nil), b[:start]...)
-		if dcEnd > 0 { // the data count section comes before the code and data sections
-			out = append(append([]byte(nil), b[:dcStart]...), b[dcEnd:start]...)
-		}
+		// The data count section, if any, comes before the code and data sections.
+		out := append([]byte(nil), b[:dcStart]...)
+		out = append(out, b[dcEnd:start]...)
 		out = append(out, b[end:]...)
 		return append(out, customSection(DataSection, payload)...), nil
 	}
