@@ -13,21 +13,22 @@ SITE        := web/page/site
 # (3,430,112 and 1,036,863 in December 2026); make wasm fails over either.
 WASM_RAW_BUDGET  := 3500000
 WASM_GZIP_BUDGET := 1048576
-# After the build, smh.wasm's data segments move into its custom section
-# smh.data (wasmsize -movedata), which smh-upload-run.js writes into memory
-# before Go starts, and the regular parts of it are deflated there
-# (DecompressionStream in the loader). Go's function-lookup table comes as
-# about 50,000 tiny segments 18 zero bytes apart: as data segments their
-# headers cost gzip 78 KB and Brotli 49 KB, and kept apart in smh.data the
-# loader's loop over them took 20 ms before Go could start. Segments at
-# most WASM_PACK_GAP zero bytes apart are merged (256: 5 are left, 2.09 MB
-# with the zeros between), and each 32 KiB chunk of smh.data on which Brotli then
-# loses at most WASM_DEFLATE_LOSS of the raw bytes that deflate saves is deflated
-# (-1: none): the table and its zeros deflate to a small fraction at no
-# Brotli cost, Go's name and pc tables Brotli compresses better than deflate.
+# After the build, smh.wasm's data segments are merged and their regular
+# parts deflated into its custom section smh.data (wasmsize -movedata), which
+# smh-upload-run.js inflates (DecompressionStream) and writes into memory
+# before Go starts; the rest stays in the data section, which instantiation
+# writes. Go's function-lookup table comes as about 50,000 tiny segments 18
+# zero bytes apart: as data segments their headers cost gzip 78 KB and
+# Brotli 49 KB, and kept apart in smh.data the loader's loop over them took
+# 20 ms before Go could start. Segments at most WASM_PACK_GAP zero bytes
+# apart are merged (256: 5 are left, 2.09 MB with the zeros between), and
+# each 32 KiB chunk of them on which Brotli then loses at most
+# WASM_DEFLATE_LOSS of the raw bytes that deflate saves is deflated (-1:
+# none): the table and its zeros deflate to a small fraction at no Brotli
+# cost, Go's name and pc tables Brotli compresses better than deflate.
 # December 2026: 4.75 MB raw as data segments, 3.43 MB here (gzip -11 KB,
-# Brotli +23 KB); all deflated, 3.07 MB but Brotli +72 KB. The loader
-# inflates each block and copies it into memory at its address.
+# Brotli +23 KB); all deflated, 3.07 MB but Brotli +72 KB. The deflated
+# runs are one stream, which the loader reads in one go.
 WASM_PACK_GAP := 256
 WASM_DEFLATE_LOSS := 0.075
 # The browser module's Go experiments, for its builds and its tests alike.

@@ -22,7 +22,7 @@ export async function start({ wasm, exec, module }) {
   // the other until instantiation, and compiling is most of the start-up.
   const compiled = module ? module.then((m) => m ?? compile(wasm)) : compile(wasm);
   compiled.catch(() => {}); // reported below, after the import
-  // Decode the module's data (inflating its deflated blocks) meanwhile too.
+  // Decode the module's data (inflating the deflated part) meanwhile too.
   const blocks = compiled.then((m) => dataBlocks(dataPayload(m)));
   blocks.catch(() => {}); // reported below
   const records = openRecords(); // the queue's resume records, alongside
@@ -84,13 +84,14 @@ async function goClass(exec) {
   return goClasses.get(exec);
 }
 
-// DATA_SECTION is the custom section into which make wasm moves smh.wasm's
-// data segments (wasm/internal/wasmsize.MoveData): Go writes about 50,000 of
-// a few bytes each, whose data-section headers, or the zeros between them,
-// made up 0.8 MB of the file; the build merges them into a few and deflates
-// the regular parts, zeros and all. DATA_FORMAT is the version of its layout.
+// DATA_SECTION is the custom section into which make wasm moves the regular
+// part of smh.wasm's data, deflated (wasm/internal/wasmsize.MoveData): Go
+// writes about 50,000 segments of a few bytes each, whose data-section
+// headers, or the zeros between them, made up 0.8 MB of the file. The rest
+// of the data stays in the data section, which instantiation writes.
+// DATA_FORMAT is the version of the section's layout.
 const DATA_SECTION = "smh.data";
-const DATA_FORMAT = 2;
+const DATA_FORMAT = 3;
 
 // damaged is the Error for a DATA_SECTION that does not decode.
 const damaged = (what) => new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is damaged (${what})`);
@@ -106,15 +107,14 @@ export function dataPayload(module) {
 }
 
 /**
- * dataBlocks decodes the payload of DATA_SECTION into the bytes it writes
- * into memory: per block its address, its length and its bytes, or null for
- * no payload. The payload is DATA_FORMAT, then blocks: each its address, its
- * length << 1 | 1 if its bytes are raw deflate, then the length they
- * inflate to (ULEB128s), and the bytes. The build deflates the regular
- * parts, which compress to a tenth, and stores the rest, which Brotli
- * compresses better than deflate (wasmsize's packBlocks).
+ * dataBlocks decodes the payload of DATA_SECTION into what it writes into
+ * memory: the runs' addresses and lengths, and the bytes of all of them, in
+ * chunks as they inflated; or null for no payload. The payload is
+ * DATA_FORMAT, the number of runs, each run's address and length
+ * (ULEB128s), then one raw deflate stream of the runs' bytes, one after the
+ * other (wasmsize's packData).
  * @param {Uint8Array | null} src
- * @returns {Promise<{ addr: number, size: number, bytes: Uint8Array }[] | null>}
+ * @returns {Promise<{ runs: { addr: number, size: number }[], chunks: Uint8Array[] } | null>}
  */
 export async function dataBlocks(src) {
   if (!src) return null;
@@ -132,51 +132,71 @@ export async function dataBlocks(src) {
       if (c < 0x80) return v;
     }
   };
-  const blocks = [];
-  while (p < src.length) {
+  const runs = [];
+  let total = 0;
+  for (let n = uleb(); n > 0; n--) {
     const addr = uleb();
-    const h = uleb();
-    const len = Math.floor(h / 2);
-    const size = h % 2 ? uleb() : len;
-    if (p + len > src.length) throw damaged("a block runs past its end");
-    const bytes = src.subarray(p, p + len);
-    p += len;
-    blocks.push(h % 2 ? inflate(bytes).then((b) => ({ addr, size, bytes: b })) : { addr, size, bytes });
+    const size = uleb();
+    runs.push({ addr, size });
+    total += size;
   }
-  return Promise.all(blocks);
+  const chunks = await inflate(src.subarray(p));
+  const got = chunks.reduce((n, c) => n + c.length, 0);
+  if (got !== total) throw damaged(`its runs inflate to ${got} bytes, not ${total}`);
+  return { runs, chunks };
 }
 
-// inflate decompresses raw deflate bytes, natively. Written straight into
-// the stream: a Blob's stream would pass the bytes through the browser
-// process's blob registry, which in a fresh profile cost a cold start-up
-// about 100 ms. Read by a Response, natively: a reader here would take a
-// few promises per 16 KiB of output.
+// inflate decompresses raw deflate bytes, natively, into the chunks the
+// stream gives. Written straight into the stream: a Blob's stream would pass
+// the bytes through the browser process's blob registry, which in a fresh
+// profile cost a cold start-up about 100 ms. Read by a reader: in Chromium,
+// new Response(readable).arrayBuffer() took 3-4 times as long for 1.5 MB
+// (30-50 ms against 10, in 23 chunks).
 async function inflate(bytes) {
   try {
     const ds = new DecompressionStream("deflate-raw");
     const writer = ds.writable.getWriter();
     writer.write(bytes).catch(() => {}); // a failure rejects the read below too
     writer.close().catch(() => {});
-    return new Uint8Array(await new Response(ds.readable).arrayBuffer());
+    const reader = ds.readable.getReader();
+    const chunks = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return chunks;
+      chunks.push(value);
+    }
   } catch (err) {
-    throw damaged(`a deflated block: ${err?.message ?? err}`);
+    throw damaged(`its deflate stream: ${err?.message ?? err}`);
   }
 }
 
 /**
- * writeData writes blocks (dataBlocks) into memory, as instantiation writes
- * a data section's segments: before Go's runtime starts, which reads its
- * tables there.
- * @param {{ addr: number, size: number, bytes: Uint8Array }[] | null} blocks
+ * writeData writes data (dataBlocks) into memory, as instantiation writes a
+ * data section's segments: before Go's runtime starts, which reads its
+ * tables there. The chunks fill the runs in order; a chunk may span runs.
+ * @param {{ runs: { addr: number, size: number }[], chunks: Uint8Array[] } | null} data
  * @param {WebAssembly.Memory} memory
  */
-export function writeData(blocks, memory) {
-  if (!blocks) return;
+export function writeData(data, memory) {
+  if (!data) return;
   const mem = new Uint8Array(memory.buffer);
-  for (const { addr, size, bytes } of blocks) {
-    if (bytes.length !== size) throw damaged(`a block inflates to ${bytes.length} bytes, not ${size}`);
-    if (addr + size > mem.length) throw damaged("a block runs past memory");
-    mem.set(bytes, addr);
+  for (const { addr, size } of data.runs) {
+    if (addr + size > mem.length) throw damaged("a run goes past memory");
+  }
+  let i = 0; // the run being filled
+  let done = 0; // its bytes written so far
+  for (const chunk of data.chunks) {
+    for (let off = 0; off < chunk.length; ) {
+      const { addr, size } = data.runs[i];
+      const n = Math.min(size - done, chunk.length - off);
+      mem.set(chunk.subarray(off, off + n), addr + done);
+      off += n;
+      done += n;
+      if (done === size) {
+        i++;
+        done = 0;
+      }
+    }
   }
 }
 

@@ -14,11 +14,12 @@ import (
 // instance's memory before Go's runtime starts.
 const DataSection = "smh.data"
 
-// MoveData rewrites a module so that its data segments live in the custom
-// section DataSection, at the end, instead of the data section, with the
-// segments at most maxGap zero bytes apart merged, and the regular parts of
-// them deflated (packBlocks, with maxLoss). Memory after the loader has
-// written them is the same byte for byte as after a plain instantiation.
+// MoveData rewrites a module's data: the segments at most maxGap zero
+// bytes apart merged, and the regular parts of them deflated into the custom
+// section DataSection, at the end (packData, with maxLoss); the rest stays
+// in the data section, as a few active segments. Memory after the loader has
+// written DataSection's runs is the same byte for byte as after a plain
+// instantiation.
 //
 // Why: Go's linker starts a new segment at every run of more than 8 zero
 // bytes, and on js/wasm its function-lookup table (runtime.findfunctab, one
@@ -28,19 +29,23 @@ const DataSection = "smh.data"
 // whose address differs from the last one's, so that gzip and Brotli store
 // it at 3-4 bytes apiece; merging the segments instead stores the zeros,
 // 0.8 MB of a 4.75 MB file, which V8 then receives, hashes and keeps. The
-// zeros that merging keeps end up in deflated blocks, where they cost next
+// zeros that merging keeps end up in deflated runs, where they cost next
 // to nothing: make wasm merges at 256 zero bytes (WASM_PACK_GAP), which
 // leaves 5 segments.
 func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 	if len(b) < 8 || !bytes.Equal(b[:4], []byte("\x00asm")) {
 		return nil, errFormat
 	}
+	if hasCustom(b, DataSection) {
+		return b, nil // moved already
+	}
 	r := &reader{b: b, off: 8}
-	// A data count section goes with the data section. wasm-opt writes one
-	// whenever bulk memory is enabled (Go's code uses memory.copy and
-	// memory.fill), for active segments too; only memory.init and data.drop
-	// need it, and with it gone a module using them no longer validates, so
-	// a module whose code named segments could not run on as if moved.
+	// A data count section goes, as the segments it counts do. wasm-opt
+	// writes one whenever bulk memory is enabled (Go's code uses memory.copy
+	// and memory.fill), for active segments too; only memory.init and
+	// data.drop need it, and with it gone a module using them no longer
+	// validates, so a module whose code named segments could not run on
+	// with them renumbered.
 	dcStart, dcEnd, dcCount := 8, 8, -1 // an empty cut when there is none
 	for r.off < len(b) {
 		start := r.off
@@ -70,23 +75,60 @@ func MoveData(b []byte, maxGap int, maxLoss float64) ([]byte, error) {
 		if dcCount >= 0 && dcCount != len(segs) {
 			return nil, fmt.Errorf("%w: the data count section says %d segments, the data section has %d", errFormat, dcCount, len(segs))
 		}
-		payload, err := packBlocks(mergeSegments(segs, maxGap), maxLoss)
+		stored, payload, err := packData(mergeSegments(segs, maxGap), maxLoss)
 		if err != nil {
 			return nil, err
 		}
 		// The data count section, if any, comes before the code and data sections.
 		out := append([]byte(nil), b[:dcStart]...)
 		out = append(out, b[dcEnd:start]...)
+		if len(stored) > 0 {
+			out = append(out, dataSection(stored)...)
+		}
 		out = append(out, b[end:]...)
+		if payload == nil {
+			return out, nil
+		}
 		return append(out, customSection(DataSection, payload)...), nil
 	}
 	return b, nil // no data section
+}
+
+// hasCustom reports whether b, a module, has a custom section of that name.
+func hasCustom(b []byte, name string) bool {
+	r := &reader{b: b, off: 8}
+	for r.off < len(b) && r.err == nil {
+		id, size := r.byte(), r.uleb()
+		end := r.off + size
+		if id == 0 && end <= len(b) {
+			c := &reader{b: b[:end], off: r.off}
+			if l := c.uleb(); c.err == nil && c.off+l <= end && string(b[c.off:c.off+l]) == name {
+				return true
+			}
+		}
+		r.off = end
+	}
+	return false
 }
 
 func customSection(name string, payload []byte) []byte {
 	body := appendULEB(nil, uint64(len(name)))
 	body = append(append(body, name...), payload...)
 	out := appendULEB([]byte{0}, uint64(len(body)))
+	return append(out, body...)
+}
+
+// dataSection is a data section of active segments of memory 0.
+func dataSection(segs []segment) []byte {
+	body := appendULEB(nil, uint64(len(segs)))
+	for _, s := range segs {
+		body = append(body, 0, 0x41) // active, memory 0; i32.const
+		body = appendSLEB(body, int64(s.addr))
+		body = append(body, 0x0b)
+		body = appendULEB(body, uint64(len(s.data)))
+		body = append(body, s.data...)
+	}
+	out := appendULEB([]byte{11}, uint64(len(body)))
 	return append(out, body...)
 }
 

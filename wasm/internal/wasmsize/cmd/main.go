@@ -8,8 +8,8 @@
 // With -funcs it lists the top functions whose names start with PREFIX
 // instead ("" for all, "time." for package time): what to look at when a
 // package is bigger than it should be. With -movedata N it rewrites FILE
-// with its data segments in a custom section, those at most N zero bytes
-// apart merged and, with -deflate, its regular parts deflated (MoveData),
+// with its data segments at most N zero bytes apart merged and, with
+// -deflate, their regular parts deflated into a custom section (MoveData),
 // which smh-upload-run.js writes into memory: make wasm does this, for the
 // raw and the compressed sizes alike.
 package main
@@ -27,8 +27,8 @@ import (
 func main() {
 	top := flag.Int("top", 25, "packages (or functions, with -funcs) listed")
 	funcs := flag.String("funcs", "\x00", "list the largest functions whose names start with this prefix")
-	move := flag.Int("movedata", -1, "rewrite FILE with its data segments in the custom section "+wasmsize.DataSection+", those at most this many zero bytes apart merged")
-	loss := flag.Float64("deflate", -1, "with -movedata, deflate the 32 KiB chunks of "+wasmsize.DataSection+" on which Brotli loses at most this share of the raw bytes saved (-1: none)")
+	move := flag.Int("movedata", -1, "rewrite FILE with its data segments at most this many zero bytes apart merged, and with -deflate the regular parts of them in the custom section "+wasmsize.DataSection)
+	loss := flag.Float64("deflate", -1, "with -movedata, deflate into "+wasmsize.DataSection+" the 32 KiB chunks of the segments on which Brotli loses at most this share of the raw bytes saved (-1: none)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: wasmsize [-top N] [-funcs PREFIX | -movedata N [-deflate LOSS]] FILE.wasm")
