@@ -23,8 +23,8 @@ export async function start({ wasm, exec, module }) {
   const compiled = module ? module.then((m) => m ?? compile(wasm)) : compile(wasm);
   compiled.catch(() => {}); // reported below, after the import
   // Decode the module's data (inflating the deflated part) meanwhile too.
-  const blocks = compiled.then((m) => dataBlocks(dataPayload(m)));
-  blocks.catch(() => {}); // reported below
+  const data = compiled.then((m) => dataRuns(dataPayload(m)));
+  data.catch(() => {}); // reported below
   const records = openRecords(); // the queue's resume records, alongside
   const Go = await goClass(exec);
   if (typeof Go !== "function") {
@@ -39,7 +39,7 @@ export async function start({ wasm, exec, module }) {
   try {
     const module = await compiled;
     const instance = await WebAssembly.instantiate(module, go.importObject);
-    writeData(await blocks, instance.exports.mem);
+    writeData(await data, instance.exports.mem);
     const exited = go.run(instance).then(() => {
       throw new Error("smh-upload: the module exited before it was ready");
     });
@@ -107,7 +107,7 @@ export function dataPayload(module) {
 }
 
 /**
- * dataBlocks decodes the payload of DATA_SECTION into what it writes into
+ * dataRuns decodes the payload of DATA_SECTION into what it writes into
  * memory: the runs' addresses and lengths, and the bytes of all of them, in
  * chunks as they inflated; or null for no payload. The payload is
  * DATA_FORMAT, the number of runs, each run's address and length
@@ -116,7 +116,7 @@ export function dataPayload(module) {
  * @param {Uint8Array | null} src
  * @returns {Promise<{ runs: { addr: number, size: number }[], chunks: Uint8Array[] } | null>}
  */
-export async function dataBlocks(src) {
+export async function dataRuns(src) {
   if (!src) return null;
   if (src[0] !== DATA_FORMAT) {
     throw new Error(`smh-upload: smh.wasm's ${DATA_SECTION} section is in format ${src[0]}, not ${DATA_FORMAT}: smh.wasm and smh-upload-run.js come from different builds`);
@@ -171,7 +171,7 @@ async function inflate(bytes) {
 }
 
 /**
- * writeData writes data (dataBlocks) into memory, as instantiation writes a
+ * writeData writes data (dataRuns) into memory, as instantiation writes a
  * data section's segments: before Go's runtime starts, which reads its
  * tables there. The chunks fill the runs in order; a chunk may span runs.
  * @param {{ runs: { addr: number, size: number }[], chunks: Uint8Array[] } | null} data

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { dataBlocks, dataPayload, writeData } from "../smh-upload-run.js";
+import { dataRuns, dataPayload, writeData } from "../smh-upload-run.js";
 
 const file = process.argv[2];
 if (!file) {
@@ -44,7 +44,7 @@ const payload3 = (runs, size) => {
   return new Uint8Array([...head, ...z]);
 };
 const load = async (payload, mem = memory()) => {
-  writeData(await dataBlocks(payload), mem);
+  writeData(await dataRuns(payload), mem);
   return new Uint8Array(mem.buffer);
 };
 const refuses = (payload, pattern) => assert.rejects(load(payload), (err) => err instanceof Error && pattern.test(err.message));
@@ -82,7 +82,7 @@ await check("runs go to their addresses", async () => {
   assert.deepEqual([...mem.subarray(69999, 70003)], [0, 9, 8, 0]);
 });
 await check("a module without the section has no data to write", async () => {
-  assert.equal(await dataBlocks(null), null);
+  assert.equal(await dataRuns(null), null);
   writeData(null, memory()); // nothing to do, no throw
 });
 await check("another format is refused as another build", () => refuses(new Uint8Array([2, ...payload.subarray(1)]), /format 2, not 3.*different builds/));
