@@ -47,10 +47,10 @@ WASM_GOEXPERIMENT := nogreenteagc
 # trip no slower, a 200-part list answer parsed 134 -> 181 us; hashing and
 # allocation unchanged. The runtime, strconv and what loops over bytes call
 # keep inlining. The wasm package too (its JS conversions, XHR and events run
-# per call or per chunk, never per byte; the CRC is smh's): -3.5 KB gzip,
-# -5 KB Brotli. And smh, the engine (per part, per request, per event; the
-# CRC loop over the bytes is its own package, smh/internal/crc64ecma, which
-# keeps inlining): -15 KB raw, -9 KB gzip, -7 KB Brotli.
+# per call or per chunk, never per byte): -3.5 KB gzip, -5 KB Brotli. And smh,
+# the engine (per part, per request, per event; the CRC loop over the bytes
+# is its own package, smh/internal/crc64ecma, which keeps inlining): -15 KB
+# raw, -9 KB gzip, -7 KB Brotli.
 WASM_GCFLAGS := -gcflags=fmt=-l -gcflags=time=-l -gcflags=net/url=-l -gcflags=internal/fmtsort=-l -gcflags=reflect=-l -gcflags=strings=-l \
 	-gcflags=github.com/smhupload/smh-upload/wasm=-l -gcflags=github.com/smhupload/smh-upload/smh=-l
 # wasmbrowsertest runs GOOS=js tests in headless Chromium; go test finds it

@@ -100,11 +100,8 @@ func hasCustom(b []byte, name string) bool {
 	for r.off < len(b) && r.err == nil {
 		id, size := r.byte(), r.uleb()
 		end := r.off + size
-		if id == 0 && end <= len(b) {
-			c := &reader{b: b[:end], off: r.off}
-			if l := c.uleb(); c.err == nil && c.off+l <= end && string(b[c.off:c.off+l]) == name {
-				return true
-			}
+		if id == 0 && end <= len(b) && (&reader{b: b[:end], off: r.off}).name() == name {
+			return true
 		}
 		r.off = end
 	}
