@@ -308,7 +308,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	for site, dir := range sites {
-		for _, name := range []string{"smh.wasm", "wasm_exec.js", "smh-upload.js"} {
+		need := []string{"smh.wasm", "wasm_exec.js", "smh-upload.js"}
+		if site != "module" && floorDir(dir) {
+			need = need[:1] // a start-up floor of its own (startupRows)
+		}
+		for _, name := range need {
 			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 				return nil, fmt.Errorf("bench: the module (make wasm): %w", err)
 			}

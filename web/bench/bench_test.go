@@ -90,6 +90,7 @@ func TestHarness(t *testing.T) {
 	var text, md strings.Builder
 	rep.WriteText(&text)
 	rep.WriteMarkdown(&md, "go test ./web/bench")
+	assert.Contains(t, md.String(), "over the floor", "the loader's cost over compiling its file alone")
 	for _, c := range bench.Contestants() {
 		assert.Contains(t, text.String(), c.Name)
 		assert.Contains(t, md.String(), "| "+c.Name+" |")
@@ -191,11 +192,17 @@ func TestStartup(t *testing.T) {
 				}
 				assert.Equal(t, 1, c.WasmRequests, "%s: smh.wasm fetched once (a preload is reused)", col)
 			}
+			if row.ID == bench.StartupFloor {
+				assert.Positive(t, c.Path["smh.wasm"], "%s: the floor fetched smh.wasm", col)
+				assert.Equal(t, 1, c.WasmRequests, "%s: the floor fetched smh.wasm once", col)
+				assert.Equal(t, 1, c.Compiles+c.CacheHits, "%s: the floor compiled smh.wasm or took it from the code cache", col)
+			}
 		}
 	}
 	var text, md strings.Builder
 	rep.WriteText(&text)
 	rep.WriteMarkdown(&md, "go test ./web/bench")
+	assert.Contains(t, md.String(), "over the floor", "the loader's cost over compiling its file alone")
 	for _, row := range bench.StartupRows() {
 		assert.Contains(t, text.String(), row.Name)
 		assert.Contains(t, md.String(), "| "+row.Name+" |")

@@ -71,15 +71,45 @@ func TestStartupVariantPages(t *testing.T) {
 	assert.Equal(t, map[string]int{"/startup": 2, "/module-a/smh-upload.js": 1, "/module-b/smh-upload.js": 2}, srv.takeRequests())
 }
 
-// The start-up table has a row per variant, after the module's, loading from the variant's folder.
+// The start-up table has a row per variant, after the module's and its floor's, loading from the
+// variant's folder; a folder with no smh-upload.js is a floor of its own.
 func TestStartupRows(t *testing.T) {
-	rows := startupRows([]Contestant{{ID: "a", ModuleDir: "x"}, {ID: "b", ModuleDir: "y"}}, []string{"b"})
-	require.Len(t, rows, 5)
-	assert.Equal(t, []string{StartupBare, StartupCOS, StartupModule, "a", "b"}, []string{rows[0].ID, rows[1].ID, rows[2].ID, rows[3].ID, rows[4].ID})
+	a, b, c := t.TempDir(), t.TempDir(), t.TempDir()
+	for _, dir := range []string{a, b} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "smh-upload.js"), []byte("export {};\n"), 0o644))
+	}
+	rows := startupRows([]Contestant{{ID: "a", ModuleDir: a}, {ID: "b", ModuleDir: b}, {ID: "c", ModuleDir: c}}, []string{"b"})
+	require.Len(t, rows, 7)
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+	}
+	assert.Equal(t, []string{StartupBare, StartupCOS, StartupModule, StartupFloor, "a", "b", "c"}, ids)
 	assert.Equal(t, "/module", rows[2].Base)
-	assert.Equal(t, "/module-a", rows[3].Base)
-	assert.Equal(t, "/module-b/smh.wasm", rows[4].wasmPath())
-	assert.NotContains(t, rows[3].Name, "max-age")
-	assert.Contains(t, rows[4].Name, "max-age")
+	assert.Equal(t, KindFloor, rows[3].Kind)
+	assert.Equal(t, "/module/smh.wasm", rows[3].wasmPath(), "the floor compiles the module's own file")
+	assert.Equal(t, KindModule, rows[4].Kind)
+	assert.Equal(t, "/module-a", rows[4].Base)
+	assert.Equal(t, "/module-b/smh.wasm", rows[5].wasmPath())
+	assert.NotContains(t, rows[4].Name, "max-age")
+	assert.Contains(t, rows[5].Name, "max-age")
+	assert.Equal(t, KindFloor, rows[6].Kind, "no loader in the folder")
+	assert.Equal(t, "/module-c/smh.wasm", rows[6].wasmPath())
+	for _, r := range rows {
+		assert.Equal(t, r.Kind == KindModule || r.Kind == KindFloor, r.hasWasm(), r.ID)
+	}
 	assert.Equal(t, StartupRows(), startupRows(nil, nil))
+}
+
+// The floor's page compiles the folder's smh.wasm with the same request that load() and the README's
+// preload tag make, and with preload carries that tag alone (there is no smh-upload.js to preload).
+func TestFloorPage(t *testing.T) {
+	page := string(startupPage(KindFloor, "/module-c", false))
+	assert.Contains(t, page, `await WebAssembly.compileStreaming(fetch(new URL("/module-c/smh.wasm", location.href)));`)
+	assert.NotContains(t, page, "smh-upload.js")
+	assert.NotContains(t, page, "<link")
+	pre := string(startupPage(KindFloor, "/module-c", true))
+	assert.Contains(t, pre, readmeWasmPreload("/module-c"))
+	assert.Contains(t, readmePreloads("/module-c"), readmeWasmPreload("/module-c"), "the README's tag")
+	assert.NotContains(t, pre, "modulepreload")
 }

@@ -8,16 +8,26 @@ package bench
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"html"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 )
 
 // KindBare is the start-up table's baseline: the same page with no uploader.
 const KindBare Kind = "bare"
+
+// KindFloor is the start-up table's floor: the page streams and compiles the module's smh.wasm with
+// WebAssembly.compileStreaming and nothing else (no Worker, no instance, no Go), so that its figure
+// minus the bare page's is what the file alone costs on this machine and browser, and the module's
+// minus the floor's is what its loader adds.
+const KindFloor Kind = "floor"
 
 // StartupColumn is how a start-up page is visited.
 type StartupColumn string
@@ -52,10 +62,12 @@ const (
 	StartupBare   = "bare"
 	StartupCOS    = "cos"
 	StartupModule = "module"
+	StartupFloor  = "floor"
 )
 
-// StartupRows are the rows: the bare page, cos-js-sdk-v5 and this module, then a row for each of
-// variants' builds (Config.StartupVariants), visited in the same rounds.
+// StartupRows are the rows: the bare page, cos-js-sdk-v5, this module and its floor, then a row for
+// each of variants' builds (Config.StartupVariants; a floor for a folder without smh-upload.js),
+// visited in the same rounds.
 func StartupRows(variants ...Contestant) []StartupRow {
 	return startupRows(variants, nil)
 }
@@ -66,19 +78,34 @@ func startupRows(variants []Contestant, immutable []string) []StartupRow {
 		{ID: StartupBare, Name: "bare page (no uploader)", Kind: KindBare},
 		{ID: StartupCOS, Name: "cos-js-sdk-v5 " + COSSDKVersion + " (new COS)", Kind: KindCOS},
 		{ID: StartupModule, Name: "smh-upload (await load(), Worker)", Kind: KindModule, Base: "/module"},
+		{ID: StartupFloor, Name: "floor: compileStreaming(smh.wasm) alone", Kind: KindFloor, Base: "/module"},
 	}
 	for _, v := range variants {
-		name := "variant " + v.ID + ": smh-upload (await load(), Worker)"
-		if slices.Contains(immutable, v.ID) {
-			name += ", files served with a year's max-age"
+		row := StartupRow{ID: v.ID, Name: "variant " + v.ID + ": smh-upload (await load(), Worker)", Kind: KindModule, Base: "/module-" + v.ID}
+		// A folder with an smh.wasm and no loader is a floor of its own: how a .wasm's size and
+		// contents alone set the start-up (a smaller build, or a module of a custom section only).
+		if floorDir(v.ModuleDir) {
+			row.Name, row.Kind = "variant "+v.ID+": compileStreaming(smh.wasm) alone", KindFloor
 		}
-		rows = append(rows, StartupRow{ID: v.ID, Name: name, Kind: KindModule, Base: "/module-" + v.ID})
+		if slices.Contains(immutable, v.ID) {
+			row.Name += ", files served with a year's max-age"
+		}
+		rows = append(rows, row)
 	}
 	return rows
 }
 
+// floorDir reports whether dir holds a .wasm without a loader: an smh.wasm and no smh-upload.js.
+func floorDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "smh-upload.js"))
+	return errors.Is(err, fs.ErrNotExist)
+}
+
 // wasmPath is the path of the row's smh.wasm on the page server.
 func (row StartupRow) wasmPath() string { return row.Base + "/smh.wasm" }
+
+// hasWasm reports whether the row's page compiles smh.wasm: the module's rows and the floor.
+func (row StartupRow) hasWasm() bool { return row.Kind == KindModule || row.Kind == KindFloor }
 
 // linger is how long a cold visit of a row without wasm stays on the page after it is ready, before
 // its browser closes and the warm visit starts on its profile.
@@ -184,9 +211,9 @@ type StartupTable struct {
 }
 
 // startupPage is the start-up page of an uploader of kind: the README's first example for the module
-// in folder base,
-// a script tag and new COS() for cos-js-sdk-v5, nothing for the bare page; with preload, the README's
-// preload tags. All three run the same inline module script around their uploader.
+// in folder base, compileStreaming of base's smh.wasm for the floor, a script tag and new COS() for
+// cos-js-sdk-v5, nothing for the bare page; with preload, the README's preload tags (for the floor,
+// the one for smh.wasm). All run the same inline module script around their uploader.
 func startupPage(kind Kind, base string, preload bool) []byte {
 	const cosSDK = "/cos/cos-js-sdk-v5.min.js"
 	var head, imports, setup string
@@ -198,6 +225,13 @@ func startupPage(kind Kind, base string, preload bool) []byte {
 		imports = `import { load } from "` + base + `/smh-upload.js";`
 		setup = `const smh = await load();
   window.startupVersion = smh.version;`
+	case KindFloor:
+		if preload {
+			head = readmeWasmPreload(base)
+		}
+		// The same request as load()'s and the preload's: a plain fetch (mode cors, credentials
+		// same-origin), so that the preload is reused and the code cache is keyed the same.
+		setup = `await WebAssembly.compileStreaming(fetch(new URL(` + strconv.Quote(base+"/smh.wasm") + `, location.href)));`
 	case KindCOS:
 		if preload {
 			head = `<link rel="preload" href="` + cosSDK + `" as="script">` + "\n"
@@ -231,8 +265,12 @@ try {
 // readmePreloads are the README's preload tags for the module in folder base.
 func readmePreloads(base string) string {
 	b := html.EscapeString(base)
-	return `<link rel="modulepreload" href="` + b + `/smh-upload.js">` + "\n" +
-		`<link rel="preload" href="` + b + `/smh.wasm" as="fetch" type="application/wasm" crossorigin>` + "\n"
+	return `<link rel="modulepreload" href="` + b + `/smh-upload.js">` + "\n" + readmeWasmPreload(base)
+}
+
+// readmeWasmPreload is the README's preload tag for smh.wasm in folder base.
+func readmeWasmPreload(base string) string {
+	return `<link rel="preload" href="` + html.EscapeString(base) + `/smh.wasm" as="fetch" type="application/wasm" crossorigin>` + "\n"
 }
 
 // runStartup runs rounds of every start-up row: in each round and for each row (their order rotated) a
@@ -262,12 +300,12 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				var stay time.Duration
 				switch {
 				case col != StartCold:
-				case row.Kind == KindModule:
+				case row.hasWasm():
 					stay = cmp.Or(h.cfg.StartupStay, DefaultStartupStay)
 				default:
 					stay = linger
 				}
-				r := h.visit(ctx, srv, profile, u, stay, row.Kind == KindModule, h.traceFile(row, col, round))
+				r := h.visit(ctx, srv, profile, u, stay, row.hasWasm(), h.traceFile(row, col, round))
 				r.Row, r.Column, r.Round = row.ID, col, round
 				h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, col, r.summary(row))
 				t.Runs = append(t.Runs, r)

@@ -49,7 +49,7 @@ func aggregateStartup(rows []StartupRow, runs []StartupRun) []StartupResult {
 				}
 				return sum
 			}))
-			if row.Kind == KindModule && len(ok) > 0 {
+			if row.hasWasm() && len(ok) > 0 {
 				c.Path = criticalPath(ok)
 				c.Threads = threadMedians(ok)
 			}
@@ -199,8 +199,9 @@ func (rep *Report) writeStartupNotes(w io.Writer, lead string) {
 	st := rep.Startup
 	fmt.Fprintf(w, "%ssmh.wasm%s: %d bytes raw, %d gzip -9, %d Brotli 11 (served precompressed, Brotli first, by the demo's static handler).\n",
 		lead, strings.TrimRight(" "+rep.Module, " "), rep.WasmRaw, rep.WasmGzip, rep.WasmBrotli)
+	rep.writeOverFloor(w, lead)
 	for _, row := range st.Rows {
-		if row.Kind != KindModule {
+		if !row.hasWasm() {
 			continue
 		}
 		cold, pre, warm := row.Cells[StartCold], row.Cells[StartColdPreload], row.Cells[StartWarm]
@@ -241,6 +242,36 @@ func (rep *Report) writeStartupNotes(w io.Writer, lead string) {
 				parts = append(parts, fmt.Sprintf("%s %.0f", n, th[n]))
 			}
 			fmt.Fprintf(w, "%s%s, %s, CPU ms by thread: %s.\n", lead, row.Name, startupHeads[col], strings.Join(parts, ", "))
+		}
+	}
+}
+
+// writeOverFloor writes what each module row adds to the floor (the same smh.wasm compiled alone):
+// its loader's own cost, which the file's size does not set.
+func (rep *Report) writeOverFloor(w io.Writer, lead string) {
+	var floor StartupResult
+	for _, row := range rep.Startup.Rows {
+		if row.Kind == KindFloor {
+			floor = row
+		}
+	}
+	if floor.ID == "" {
+		return
+	}
+	for _, row := range rep.Startup.Rows {
+		if row.Kind != KindModule || row.Base != floor.Base {
+			continue
+		}
+		var parts []string
+		for _, col := range StartupColumns {
+			c, f := row.Cells[col], floor.Cells[col]
+			if c.Runs == c.Failed || f.Runs == f.Failed {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %+.0f ms (CPU %+.0f)", startupHeads[col], c.ReadyMs-f.ReadyMs, c.CPUMs-f.CPUMs))
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "%s%s over the floor (what the loader adds to compiling its smh.wasm): %s.\n", lead, row.Name, strings.Join(parts, ", "))
 		}
 	}
 }

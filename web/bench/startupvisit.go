@@ -25,9 +25,9 @@ import (
 // resources' timings, V8's wasm code cache and, on request, its whole trace.
 
 // traceFile is where the whole trace of a visit goes: a file in Config.StartupTraceDir for the
-// module's row, else "" (no whole trace).
+// rows that compile smh.wasm, else "" (no whole trace).
 func (h *harness) traceFile(row StartupRow, col StartupColumn, round int) string {
-	if h.cfg.StartupTraceDir == "" || row.Kind != KindModule {
+	if h.cfg.StartupTraceDir == "" || !row.hasWasm() {
 		return ""
 	}
 	name := fmt.Sprintf("startup-%s-r%d.json", col, round)
