@@ -8,6 +8,7 @@ package bench
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"html"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -99,6 +101,28 @@ func startupRows(variants []Contestant, immutable []string) []StartupRow {
 func floorDir(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "smh-upload.js"))
 	return errors.Is(err, fs.ErrNotExist)
+}
+
+// wasmHasCode reports whether the .wasm at path has a code section, which V8 could write to its
+// code cache; a floor of a custom section only has none, and its cold visit need not wait for one.
+// An unreadable file counts as code: the visit then waits as for the module.
+func wasmHasCode(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 8 {
+		return true
+	}
+	for b = b[8:]; len(b) > 0; {
+		id := b[0]
+		size, n := binary.Uvarint(b[1:])
+		if n <= 0 || uint64(len(b)-1-n) < size {
+			return true
+		}
+		if id == 10 { // the code section
+			return true
+		}
+		b = b[1+n+int(size):]
+	}
+	return false
 }
 
 // wasmPath is the path of the row's smh.wasm on the page server.
@@ -300,7 +324,7 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				var stay time.Duration
 				switch {
 				case col != StartCold:
-				case row.hasWasm():
+				case row.hasWasm() && wasmHasCode(filepath.Join(h.cfg.WorkDir, "site", strings.TrimPrefix(row.Base, "/"), "smh.wasm")):
 					stay = cmp.Or(h.cfg.StartupStay, DefaultStartupStay)
 				default:
 					stay = linger
