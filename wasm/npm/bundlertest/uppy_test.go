@@ -43,6 +43,15 @@ func TestUppyDashboard(t *testing.T) {
 	tarball, chromium := need(t)
 	s := serve(t, uppyApp(t, tarball), chromium, "")
 	files := map[string][]byte{}
+	// click presses a Dashboard button once it is shown, by the DOM rather than the mouse: a mouse
+	// click lands at the button's coordinates when they are read, which Preact's re-renders of a
+	// Dashboard that has just taken files can move, and a click that missed would leave the test
+	// waiting for an upload that never started.
+	click := func(css string) {
+		t.Helper()
+		s.do(chromedp.WaitVisible(chromedp.CSS(css)))
+		s.eval(fmt.Sprintf(`document.querySelector(%q).click(), "clicked"`, css))
+	}
 	// pick adds files in the Dashboard and starts them with its upload
 	// button, or, for a later batch (the Dashboard then shows the first
 	// batch's outcome, without its file input), through the page's own
@@ -57,7 +66,7 @@ func TestUppyDashboard(t *testing.T) {
 		}
 		if button {
 			s.do(chromedp.SetUploadFiles(chromedp.CSS(`input.uppy-Dashboard-input[name="files[]"]`), paths))
-			s.do(chromedp.Click(chromedp.CSS(`.uppy-StatusBar-actionBtn--upload`)))
+			click(`.uppy-StatusBar-actionBtn--upload`)
 		} else {
 			s.do(chromedp.SetUploadFiles(chromedp.CSS(`#more`), paths))
 			s.eval(`uppy.upload(), "started"`)
@@ -66,9 +75,19 @@ func TestUppyDashboard(t *testing.T) {
 	event := func(name, file string) string {
 		return fmt.Sprintf(`events.some((e) => e.name === %q && e.file === %q)`, name, file)
 	}
+	// poll waits for expr; when it does not come, the failure says what the page's Uppy saw and what
+	// reached the emulator, so that a hang that does not reproduce can still be read.
 	poll := func(expr string) {
 		t.Helper()
-		s.do(chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(90*time.Second)))
+		err := chromedp.Do(s.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(90*time.Second)))
+		if err == nil {
+			return
+		}
+		seen, jsErr := chromedp.Run(s.ctx, chromedp.Evaluate[string](`JSON.stringify(events)`))
+		if jsErr != nil {
+			seen = "(the page: " + jsErr.Error() + ")"
+		}
+		require.NoError(t, err, "waiting for %s\nUppy's events: %s\nthe emulator's counts: %v", expr, seen, s.emu.Counts())
 	}
 
 	// Every part PUT fails with 503 until the fault is lifted: the module
@@ -79,7 +98,7 @@ func TestUppyDashboard(t *testing.T) {
 	assert.Equal(t, `{"code":"ServiceUnavailable","errorName":"SMHError","retryable":true}`,
 		s.eval(`JSON.stringify((({ code, errorName, retryable }) => ({ code, errorName, retryable }))(events.find((e) => e.name === "upload-error")))`))
 	s.emu.FailParts(0, 0, "", 0)
-	s.do(chromedp.Click(chromedp.CSS(`.uppy-StatusBar-actionBtn--retry`)))
+	click(`.uppy-StatusBar-actionBtn--retry`)
 	poll(event("upload-success", "failing.bin"))
 
 	// Slow enough to pause a 24-part file a little way in.
