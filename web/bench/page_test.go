@@ -101,25 +101,6 @@ func TestStartupRows(t *testing.T) {
 	assert.Equal(t, StartupRows(), startupRows(nil, nil))
 }
 
-// Only a .wasm with a code section makes a floor's cold visit wait for V8's code cache.
-func TestWasmHasCode(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, b, 0o644))
-		return p
-	}
-	header := []byte("\x00asm\x01\x00\x00\x00")
-	custom := append(append([]byte{}, header...), 0, 4, 3, 'p', 'a', 'd')
-	assert.False(t, wasmHasCode(write("empty.wasm", header)))
-	assert.False(t, wasmHasCode(write("custom.wasm", custom)))
-	// A type section, then a code section of one empty body (sizes as LEB128).
-	code := append(append([]byte{}, custom...), 1, 4, 1, 0x60, 0, 0, 10, 4, 1, 2, 0, 0x0b)
-	assert.True(t, wasmHasCode(write("code.wasm", code)))
-	assert.True(t, wasmHasCode(filepath.Join(dir, "missing.wasm")), "unreadable: wait as for the module")
-	assert.True(t, wasmHasCode(write("cut.wasm", custom[:len(custom)-1])), "cut short: wait as for the module")
-}
-
 // The floor's page compiles the folder's smh.wasm with the same request that load() and the README's
 // preload tag make, and with preload carries that tag alone (there is no smh-upload.js to preload).
 func TestFloorPage(t *testing.T) {

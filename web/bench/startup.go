@@ -8,7 +8,6 @@ package bench
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"html"
@@ -18,7 +17,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -28,7 +26,9 @@ const KindBare Kind = "bare"
 // KindFloor is the start-up table's floor: the page streams and compiles the module's smh.wasm with
 // WebAssembly.compileStreaming and nothing else (no Worker, no instance, no Go), so that its figure
 // minus the bare page's is what the file alone costs on this machine and browser, and the module's
-// minus the floor's is what its loader adds.
+// minus the floor's is what its loader adds. V8 compiles a function when it is first called, so the
+// floor's compile is the module's decoding and validation; and as its module never runs, V8 never
+// writes it to the code cache: its warm visit reads the file from the HTTP cache and compiles again.
 const KindFloor Kind = "floor"
 
 // StartupColumn is how a start-up page is visited.
@@ -101,28 +101,6 @@ func startupRows(variants []Contestant, immutable []string) []StartupRow {
 func floorDir(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "smh-upload.js"))
 	return errors.Is(err, fs.ErrNotExist)
-}
-
-// wasmHasCode reports whether the .wasm at path has a code section, which V8 could write to its
-// code cache; a floor of a custom section only has none, and its cold visit need not wait for one.
-// An unreadable file counts as code: the visit then waits as for the module.
-func wasmHasCode(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil || len(b) < 8 {
-		return true
-	}
-	for b = b[8:]; len(b) > 0; {
-		id := b[0]
-		size, n := binary.Uvarint(b[1:])
-		if n <= 0 || uint64(len(b)-1-n) < size {
-			return true
-		}
-		if id == 10 { // the code section
-			return true
-		}
-		b = b[1+n+int(size):]
-	}
-	return false
 }
 
 // wasmPath is the path of the row's smh.wasm on the page server.
@@ -324,12 +302,14 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				var stay time.Duration
 				switch {
 				case col != StartCold:
-				case row.hasWasm() && wasmHasCode(filepath.Join(h.cfg.WorkDir, "site", strings.TrimPrefix(row.Base, "/"), "smh.wasm")):
+				case row.Kind == KindModule:
+					// A floor's module never runs, so V8 never tiers it up nor caches it: the floor
+					// lingers, and its warm visit compiles again.
 					stay = cmp.Or(h.cfg.StartupStay, DefaultStartupStay)
 				default:
 					stay = linger
 				}
-				r := h.visit(ctx, srv, profile, u, stay, row.hasWasm(), h.traceFile(row, col, round))
+				r := h.visit(ctx, srv, profile, u, stay, row.Kind == KindModule, h.traceFile(row, col, round))
 				r.Row, r.Column, r.Round = row.ID, col, round
 				h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, col, r.summary(row))
 				t.Runs = append(t.Runs, r)

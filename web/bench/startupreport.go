@@ -215,10 +215,12 @@ func (rep *Report) writeStartupNotes(w io.Writer, lead string) {
 				stays = append(stays, r.StayMs)
 			}
 		}
-		fmt.Fprintf(w, "%sV8's wasm code cache: written after %d of %d cold visits, which stayed on the page until it was (at most %s; median %.1f s); the warm visit took smh.wasm from it in %d of %d runs and compiled it in %d.\n",
-			lead, cached, cold.Runs, cmp.Or(st.Stay, DefaultStartupStay), median(stays)/1000, warm.CacheHits, warm.Runs, warm.Compiles)
-		fmt.Fprintf(w, "%ssmh.wasm requests per visit, at most: %d cold, %d with the preload tags (1: load() reused the preload), %d warm (a 304 counts).\n",
-			lead, cold.WasmRequests, pre.WasmRequests, warm.WasmRequests)
+		if row.Kind == KindModule {
+			fmt.Fprintf(w, "%s%s: V8's wasm code cache written after %d of %d cold visits, which stayed on the page until it was (at most %s; median %.1f s); the warm visit took smh.wasm from it in %d of %d runs and compiled it in %d.\n",
+				lead, row.Name, cached, cold.Runs, cmp.Or(st.Stay, DefaultStartupStay), median(stays)/1000, warm.CacheHits, warm.Runs, warm.Compiles)
+		}
+		fmt.Fprintf(w, "%s%s: smh.wasm requests per visit, at most: %d cold, %d with the preload tags (1: the preload was reused), %d warm (a 304 counts).\n",
+			lead, row.Name, cold.WasmRequests, pre.WasmRequests, warm.WasmRequests)
 		for _, col := range StartupColumns {
 			p := row.Cells[col].Path
 			if len(p) == 0 {
