@@ -43,8 +43,6 @@ func needs(t *testing.T) bench.Config {
 	return cfg
 }
 
-// TestHarness runs the benchmark small (16 MiB, one round) to prove that it works: every contestant
-// completes and the emulator holds the source's bytes (its size and CRC-64). Speeds are not asserted.
 // run16 runs contestants (the default rows when nil) once each with a 16 MiB file.
 func run16(t *testing.T, contestants []bench.Contestant) (bench.Config, *bench.Report) {
 	t.Helper()
@@ -63,6 +61,8 @@ func run16(t *testing.T, contestants []bench.Contestant) (bench.Config, *bench.R
 	return cfg, rep
 }
 
+// TestHarness runs the benchmark small (16 MiB, one round) to prove that it works: every contestant
+// completes and the emulator holds the source's bytes (its size and CRC-64). Speeds are not asserted.
 func TestHarness(t *testing.T) {
 	cfg, rep := run16(t, nil)
 
@@ -90,7 +90,6 @@ func TestHarness(t *testing.T) {
 	var text, md strings.Builder
 	rep.WriteText(&text)
 	rep.WriteMarkdown(&md, "go test ./web/bench")
-	assert.Contains(t, md.String(), "over the floor", "the loader's cost over compiling its file alone")
 	for _, c := range bench.Contestants() {
 		assert.Contains(t, text.String(), c.Name)
 		assert.Contains(t, md.String(), "| "+c.Name+" |")
