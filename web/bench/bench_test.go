@@ -191,6 +191,15 @@ func TestStartup(t *testing.T) {
 				}
 				assert.Equal(t, 1, c.WasmRequests, "%s: smh.wasm fetched once (a preload is reused)", col)
 			}
+			if row.ID == bench.StartupInPage {
+				assert.Zero(t, c.Threads["renderer DedicatedWorker"], "%s: in the page, no Worker ran", col)
+				assert.Positive(t, c.Threads["renderer main"], "%s: the page's main thread's CPU time", col)
+				for _, f := range []string{"smh-upload.js", "wasm_exec.js", "smh.wasm", "ready"} {
+					assert.Positive(t, c.Path[f], "%s: %s on the in-page critical path", col, f)
+				}
+				assert.NotContains(t, c.Path, "smh-upload-worker.js", "%s: no Worker script", col)
+				assert.Equal(t, 1, c.WasmRequests, "%s: smh.wasm fetched once in the page", col)
+			}
 			if row.ID == bench.StartupFloor {
 				assert.Positive(t, c.Path["smh.wasm"], "%s: the floor fetched smh.wasm", col)
 				assert.Equal(t, 1, c.WasmRequests, "%s: the floor fetched smh.wasm once", col)

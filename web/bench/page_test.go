@@ -79,22 +79,26 @@ func TestStartupRows(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "smh-upload.js"), []byte("export {};\n"), 0o644))
 	}
 	rows := startupRows([]Contestant{{ID: "a", ModuleDir: a}, {ID: "b", ModuleDir: b}, {ID: "c", ModuleDir: c}}, []string{"b"})
-	require.Len(t, rows, 7)
+	require.Len(t, rows, 8)
 	var ids []string
 	for _, r := range rows {
 		ids = append(ids, r.ID)
 	}
-	assert.Equal(t, []string{StartupBare, StartupCOS, StartupModule, StartupFloor, "a", "b", "c"}, ids)
+	assert.Equal(t, []string{StartupBare, StartupCOS, StartupModule, StartupInPage, StartupFloor, "a", "b", "c"}, ids)
 	assert.Equal(t, "/module", rows[2].Base)
-	assert.Equal(t, KindFloor, rows[3].Kind)
-	assert.Equal(t, "/module/smh.wasm", rows[3].wasmPath(), "the floor compiles the module's own file")
-	assert.Equal(t, KindModule, rows[4].Kind)
-	assert.Equal(t, "/module-a", rows[4].Base)
-	assert.Equal(t, "/module-b/smh.wasm", rows[5].wasmPath())
-	assert.NotContains(t, rows[4].Name, "max-age")
-	assert.Contains(t, rows[5].Name, "max-age")
-	assert.Equal(t, KindFloor, rows[6].Kind, "no loader in the folder")
-	assert.Equal(t, "/module-c/smh.wasm", rows[6].wasmPath())
+	assert.False(t, rows[2].InPage)
+	assert.Equal(t, KindModule, rows[3].Kind)
+	assert.Equal(t, "/module", rows[3].Base, "the module's own files, in the page")
+	assert.True(t, rows[3].InPage)
+	assert.Equal(t, KindFloor, rows[4].Kind)
+	assert.Equal(t, "/module/smh.wasm", rows[4].wasmPath(), "the floor compiles the module's own file")
+	assert.Equal(t, KindModule, rows[5].Kind)
+	assert.Equal(t, "/module-a", rows[5].Base)
+	assert.Equal(t, "/module-b/smh.wasm", rows[6].wasmPath())
+	assert.NotContains(t, rows[5].Name, "max-age")
+	assert.Contains(t, rows[6].Name, "max-age")
+	assert.Equal(t, KindFloor, rows[7].Kind, "no loader in the folder")
+	assert.Equal(t, "/module-c/smh.wasm", rows[7].wasmPath())
 	for _, r := range rows {
 		assert.Equal(t, r.Kind == KindModule || r.Kind == KindFloor, r.hasWasm(), r.ID)
 	}
@@ -104,12 +108,27 @@ func TestStartupRows(t *testing.T) {
 // The floor's page compiles the folder's smh.wasm with the same request that load() and the README's
 // preload tag make, and with preload carries that tag alone (there is no smh-upload.js to preload).
 func TestFloorPage(t *testing.T) {
-	page := string(startupPage(KindFloor, "/module-c", false))
+	page := string(startupPage(KindFloor, "/module-c", false, false))
 	assert.Contains(t, page, `await WebAssembly.compileStreaming(fetch(new URL("/module-c/smh.wasm", location.href)));`)
 	assert.NotContains(t, page, "smh-upload.js")
 	assert.NotContains(t, page, "<link")
-	pre := string(startupPage(KindFloor, "/module-c", true))
+	pre := string(startupPage(KindFloor, "/module-c", true, false))
 	assert.Contains(t, pre, readmeWasmPreload("/module-c"))
 	assert.Contains(t, readmePreloads("/module-c"), readmeWasmPreload("/module-c"), "the README's tag")
 	assert.NotContains(t, pre, "modulepreload")
+}
+
+// The in-page row's page is the README's example with load({ worker: false }); the module row's
+// passes no options.
+func TestInPagePage(t *testing.T) {
+	srv := pageHandler(t.TempDir(), "")
+	get := func(path string) string {
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w.Body.String()
+	}
+	assert.Contains(t, get("/startup?kind=module&base=%2Fmodule&inpage=1"), "const smh = await load({ worker: false });")
+	worker := get("/startup?kind=module&base=%2Fmodule")
+	assert.Contains(t, worker, "const smh = await load();")
+	assert.NotContains(t, worker, "worker: false")
 }

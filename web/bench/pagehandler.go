@@ -102,7 +102,7 @@ func pageHandler(siteDir, cosSDK string) *pageServer {
 		if base == "" {
 			base = "/module"
 		}
-		w.Write(startupPage(Kind(q.Get("kind")), base, q.Get("preload") == "1"))
+		w.Write(startupPage(Kind(q.Get("kind")), base, q.Get("preload") == "1", q.Get("inpage") == "1"))
 	})
 	// cos-js-sdk-v5 as a static host would serve it: revalidated by its modification time.
 	mux.HandleFunc("/cos/cos-js-sdk-v5.min.js", func(w http.ResponseWriter, r *http.Request) {

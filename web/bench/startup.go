@@ -57,6 +57,8 @@ type StartupRow struct {
 	// Base, for a module row, is the folder the page loads the module from: /module (Config.ModuleDir),
 	// or a variant's /module-<id>.
 	Base string `json:"base,omitempty"`
+	// InPage, for a module row, loads it with load({ worker: false }): Go in the page, no Worker.
+	InPage bool `json:"inPage,omitempty"`
 }
 
 // Start-up row ids.
@@ -64,6 +66,7 @@ const (
 	StartupBare   = "bare"
 	StartupCOS    = "cos"
 	StartupModule = "module"
+	StartupInPage = "module-inpage"
 	StartupFloor  = "floor"
 )
 
@@ -80,6 +83,9 @@ func startupRows(variants []Contestant, immutable []string) []StartupRow {
 		{ID: StartupBare, Name: "bare page (no uploader)", Kind: KindBare},
 		{ID: StartupCOS, Name: "cos-js-sdk-v5 " + COSSDKVersion + " (new COS)", Kind: KindCOS},
 		{ID: StartupModule, Name: "smh-upload (await load(), Worker)", Kind: KindModule, Base: "/module"},
+		// What the Worker costs the start-up: the same module run in the page, as a page whose
+		// Content-Security-Policy forbids Workers gets it.
+		{ID: StartupInPage, Name: "smh-upload in the page (load({ worker: false }))", Kind: KindModule, Base: "/module", InPage: true},
 		{ID: StartupFloor, Name: "floor: compileStreaming(smh.wasm) alone", Kind: KindFloor, Base: "/module"},
 	}
 	for _, v := range variants {
@@ -213,10 +219,10 @@ type StartupTable struct {
 }
 
 // startupPage is the start-up page of an uploader of kind: the README's first example for the module
-// in folder base, compileStreaming of base's smh.wasm for the floor, a script tag and new COS() for
+// in folder base (with inPage, load({ worker: false })), compileStreaming of base's smh.wasm for the floor, a script tag and new COS() for
 // cos-js-sdk-v5, nothing for the bare page; with preload, the README's preload tags (for the floor,
 // the one for smh.wasm). All run the same inline module script around their uploader.
-func startupPage(kind Kind, base string, preload bool) []byte {
+func startupPage(kind Kind, base string, preload, inPage bool) []byte {
 	const cosSDK = "/cos/cos-js-sdk-v5.min.js"
 	var head, imports, setup string
 	switch kind {
@@ -225,7 +231,11 @@ func startupPage(kind Kind, base string, preload bool) []byte {
 			head = readmePreloads(base)
 		}
 		imports = `import { load } from "` + base + `/smh-upload.js";`
-		setup = `const smh = await load();
+		opts := ""
+		if inPage {
+			opts = "{ worker: false }"
+		}
+		setup = `const smh = await load(` + opts + `);
   window.startupVersion = smh.version;`
 	case KindFloor:
 		if preload {
@@ -296,6 +306,9 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 					return nil, err
 				}
 				u := h.pageURL + "startup?kind=" + url.QueryEscape(string(row.Kind)) + "&base=" + url.QueryEscape(row.Base)
+				if row.InPage {
+					u += "&inpage=1"
+				}
 				if col == StartColdPreload {
 					u += "&preload=1"
 				}
@@ -311,7 +324,7 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				}
 				r := h.visit(ctx, srv, profile, u, stay, row.Kind == KindModule, h.traceFile(row, col, round))
 				r.Row, r.Column, r.Round = row.ID, col, round
-				h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, col, r.summary(row))
+				h.cfg.Logf("start-up round %d %-13s %-13s %s", round, row.ID, col, r.summary(row))
 				t.Runs = append(t.Runs, r)
 				if row.ID == StartupModule || row.Kind != KindModule {
 					h.noteVersion(row.Kind, r.Version) // a variant's is not the module's
@@ -319,7 +332,7 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				if col == StartCold {
 					w := h.visit(ctx, srv, profile, u, 0, false, h.traceFile(row, StartWarm, round))
 					w.Row, w.Column, w.Round = row.ID, StartWarm, round
-					h.cfg.Logf("start-up round %d %-7s %-13s %s", round, row.ID, StartWarm, w.summary(row))
+					h.cfg.Logf("start-up round %d %-13s %-13s %s", round, row.ID, StartWarm, w.summary(row))
 					t.Runs = append(t.Runs, w)
 				}
 				os.RemoveAll(profile)
