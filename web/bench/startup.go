@@ -219,9 +219,10 @@ type StartupTable struct {
 }
 
 // startupPage is the start-up page of an uploader of kind: the README's first example for the module
-// in folder base (with inPage, load({ worker: false })), compileStreaming of base's smh.wasm for the floor, a script tag and new COS() for
-// cos-js-sdk-v5, nothing for the bare page; with preload, the README's preload tags (for the floor,
-// the one for smh.wasm). All run the same inline module script around their uploader.
+// in folder base (with inPage, load({ worker: false })), compileStreaming of base's smh.wasm for the
+// floor, a script tag and new COS() for cos-js-sdk-v5, nothing for the bare page; with preload, the
+// README's preload tags (for the floor, the one for smh.wasm). All run the same inline module script
+// around their uploader.
 func startupPage(kind Kind, base string, preload, inPage bool) []byte {
 	const cosSDK = "/cos/cos-js-sdk-v5.min.js"
 	var head, imports, setup string
