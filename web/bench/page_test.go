@@ -132,3 +132,25 @@ func TestInPagePage(t *testing.T) {
 	assert.Contains(t, worker, "const smh = await load();")
 	assert.NotContains(t, worker, "worker: false")
 }
+
+// Each module row is measured against the floor of its own folder's smh.wasm, however many floors of
+// other .wasm files (-variants) come after it.
+func TestOverFloor(t *testing.T) {
+	cell := func(ready, cpu float64) map[StartupColumn]StartupCell {
+		out := map[StartupColumn]StartupCell{}
+		for _, col := range StartupColumns {
+			out[col] = StartupCell{Runs: 1, ReadyMs: ready, CPUMs: cpu}
+		}
+		return out
+	}
+	rep := &Report{Startup: &StartupTable{Rows: []StartupResult{
+		{StartupRow: StartupRow{ID: StartupModule, Name: "the module", Kind: KindModule, Base: "/module"}, Cells: cell(200, 400)},
+		{StartupRow: StartupRow{ID: StartupFloor, Name: "its floor", Kind: KindFloor, Base: "/module"}, Cells: cell(130, 250)},
+		{StartupRow: StartupRow{ID: "c32", Name: "another floor", Kind: KindFloor, Base: "/module-c32"}, Cells: cell(150, 260)},
+	}}}
+	var b strings.Builder
+	rep.writeOverFloor(&b, "- ")
+	assert.Equal(t, "- the module over the floor (what the loader adds to compiling its smh.wasm): "+
+		"cold, no preload +70 ms (CPU +150), cold, README's preload tags +70 ms (CPU +150), "+
+		"warm (second visit, same profile) +70 ms (CPU +150).\n", b.String())
+}

@@ -248,20 +248,19 @@ func (rep *Report) writeStartupNotes(w io.Writer, lead string) {
 	}
 }
 
-// writeOverFloor writes what each module row adds to the floor (the same smh.wasm compiled alone):
-// its loader's own cost, which the file's size does not set.
+// writeOverFloor writes what each module row adds to its floor (the floor of the same folder's
+// smh.wasm, compiled alone): its loader's own cost, which the file's size does not set. Floors of
+// other folders (-variants of a .wasm alone) are no module's.
 func (rep *Report) writeOverFloor(w io.Writer, lead string) {
-	var floor StartupResult
+	floors := map[string]StartupResult{}
 	for _, row := range rep.Startup.Rows {
 		if row.Kind == KindFloor {
-			floor = row
+			floors[row.Base] = row
 		}
 	}
-	if floor.ID == "" {
-		return
-	}
 	for _, row := range rep.Startup.Rows {
-		if row.Kind != KindModule || row.Base != floor.Base {
+		floor, ok := floors[row.Base]
+		if row.Kind != KindModule || !ok {
 			continue
 		}
 		var parts []string
