@@ -179,6 +179,8 @@ func TestStartup(t *testing.T) {
 			assert.Zero(t, c.Failed, "%s %s", row.ID, col)
 			assert.Positive(t, c.ReadyMs, "%s %s", row.ID, col)
 			assert.Positive(t, c.CPUMs, "%s %s: CPU time", row.ID, col)
+			assert.Positive(t, c.Processes["browser"], "%s %s: the browser process's CPU time", row.ID, col)
+			assert.Positive(t, c.Processes["renderer"], "%s %s: the renderer's CPU time", row.ID, col)
 			if row.ID == bench.StartupModule {
 				assert.Positive(t, c.Threads["renderer DedicatedWorker"], "%s: the Worker's CPU time", col)
 				assert.Positive(t, c.Threads["renderer main"], "%s: the page's main thread's CPU time", col)
@@ -211,6 +213,7 @@ func TestStartup(t *testing.T) {
 	rep.WriteText(&text)
 	rep.WriteMarkdown(&md, "go test ./web/bench")
 	assert.Contains(t, md.String(), "over the floor", "the loader's cost over compiling its file alone")
+	assert.Contains(t, md.String(), "| start-up CPU per visit by process: ms, browser / renderer / network / gpu / other, median |")
 	for _, row := range bench.StartupRows() {
 		assert.Contains(t, text.String(), row.Name)
 		assert.Contains(t, md.String(), "| "+row.Name+" |")

@@ -154,3 +154,16 @@ func TestOverFloor(t *testing.T) {
 		"cold, no preload +70 ms (CPU +150), cold, README's preload tags +70 ms (CPU +150), "+
 		"warm (second visit, same profile) +70 ms (CPU +150).\n", b.String())
 }
+
+// CPU by process sums each class's thread groups in a run, then takes the median over runs; a class
+// a run lacks counts 0 there.
+func TestProcessMedians(t *testing.T) {
+	runs := []StartupRun{
+		{CPUMs: map[string]float64{"browser main": 50, "browser Chrome_IOThread": 10, "renderer main": 30, "network Chrome_ChildIOT": 5}},
+		{CPUMs: map[string]float64{"browser main": 70, "renderer main": 20, "renderer DedicatedWorker": 40}},
+		{CPUMs: map[string]float64{"browser main": 40, "renderer main": 25, "gpu VizCompositorTh": 8}},
+	}
+	assert.Equal(t, map[string]float64{"browser": 60, "renderer": 30, "network": 0, "gpu": 0, "other": 0}, processMedians(runs))
+	row := StartupResult{Cells: map[StartupColumn]StartupCell{StartCold: {Runs: 3, Processes: processMedians(runs)}}}
+	assert.Equal(t, "60 / 30 / 0 / 0 / 0", startupProcessCell(row, StartCold))
+}

@@ -199,6 +199,8 @@ type StartupCell struct {
 	CPUMs       float64            `json:"cpuMs"`
 	CPUOverBare float64            `json:"cpuOverBareMs"`
 	Threads     map[string]float64 `json:"threadsCpuMs,omitempty"`
+	// Processes is the median of each process class's CPU time (the sum of its threads'), every row.
+	Processes map[string]float64 `json:"processesCpuMs,omitempty"`
 	// Path is the critical path: the median of each file's arrival (and "compiled", "ready"), ms.
 	Path map[string]float64 `json:"path,omitempty"`
 }

@@ -49,6 +49,9 @@ func aggregateStartup(rows []StartupRow, runs []StartupRun) []StartupResult {
 				}
 				return sum
 			}))
+			if len(ok) > 0 {
+				c.Processes = processMedians(ok)
+			}
 			if row.hasWasm() && len(ok) > 0 {
 				c.Path = criticalPath(ok)
 				c.Threads = threadMedians(ok)
@@ -94,6 +97,41 @@ func threadMedians(runs []StartupRun) map[string]float64 {
 		out[k] = m
 	}
 	return out
+}
+
+// processClasses are the process classes of StartupRun.CPUMs's keys ("<class> <thread group>"), in
+// the order the by-process table gives them.
+var processClasses = []string{"browser", "renderer", "network", "gpu", "other"}
+
+// processMedians is the median CPU time of each process class over runs: per run, the sum of the
+// class's thread groups (0 in a run that lacks it).
+func processMedians(runs []StartupRun) map[string]float64 {
+	out := map[string]float64{}
+	for _, class := range processClasses {
+		out[class] = median(collect(runs, func(r StartupRun) float64 {
+			var sum float64
+			for k, v := range r.CPUMs {
+				if c, _, _ := strings.Cut(k, " "); c == class {
+					sum += v
+				}
+			}
+			return sum
+		}))
+	}
+	return out
+}
+
+// startupProcessCell is the median CPU ms of each process class, "browser / renderer / … ".
+func startupProcessCell(row StartupResult, col StartupColumn) string {
+	c := row.Cells[col]
+	if c.Runs == 0 || c.Failed == c.Runs {
+		return startupCell(row, col)
+	}
+	parts := make([]string, len(processClasses))
+	for i, class := range processClasses {
+		parts[i] = fmt.Sprintf("%.0f", c.Processes[class])
+	}
+	return strings.Join(parts, " / ")
 }
 
 // criticalPath is the median arrival of each file the module fetches, of its compiled module and of
@@ -298,6 +336,8 @@ func (rep *Report) writeStartupText(w io.Writer) {
 	rows(startupCell)
 	fmt.Fprintf(w, "\nstart-up CPU, ms that Chromium's threads ran from navigation to ready (+ over the bare page), median:\n")
 	rows(startupCPUCell)
+	fmt.Fprintf(w, "\nstart-up CPU per visit by process, ms (%s), median:\n", strings.Join(processClasses, " / "))
+	rows(startupProcessCell)
 	rep.writeStartupNotes(w, "")
 	for _, r := range st.Runs {
 		if r.Error != "" {
@@ -326,6 +366,8 @@ func (rep *Report) writeStartupMarkdown(w io.Writer, command string) {
 	table(fmt.Sprintf("start-up: ms from navigation to ready (+ over the bare page), median of %d rounds", st.Rounds), startupCell)
 	fmt.Fprintln(w)
 	table("start-up CPU: ms that Chromium's threads ran from navigation to ready (+ over the bare page), median", startupCPUCell)
+	fmt.Fprintln(w)
+	table("start-up CPU per visit by process: ms, "+strings.Join(processClasses, " / ")+", median", startupProcessCell)
 	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), loopback. `%s`, %s.\n\n",
 		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, command, rep.Date.Format("2006-01-02"))
 	rep.writeStartupNotes(w, "- ")
