@@ -514,3 +514,63 @@ func TestQueueTokenAndSignaturesExpireMidQueue(t *testing.T) {
 		})
 	}
 }
+
+// load() opens no storage: the queue's resume records open with the first
+// queue(), whose first files wait for them, so that a second queue finds
+// what the first stored, and later queues open nothing more.
+func TestQueueOpensRecordsOnFirstUse(t *testing.T) {
+	e := newEmu(t, emuConfig{})
+	spy := jsGlobal.Get("Function").New(`const p = IDBFactory.prototype, open = p.open;
+		const s = { n: 0, restore() { p.open = open; } };
+		p.open = function (...a) { s.n++; return open.apply(this, a); };
+		return s;`).Invoke()
+	t.Cleanup(func() { spy.Call("restore") })
+	run, err := awaitJS(t, dynamicImport.Invoke(controlURL(t)+"/src/smh-upload-run.js"))
+	require.NoError(t, err)
+	dist := controlURL(t) + "/dist/"
+	m, err := awaitJS(t, run.Call("start", map[string]any{"wasm": dist + "smh.wasm", "exec": dist + "wasm_exec.js"}))
+	require.NoError(t, err, "a second module, run in this page")
+	assert.Equal(t, 0, spy.Get("n").Int(), "started without opening IndexedDB")
+
+	items := func() []any { return []any{generated(3<<10, 700, "first.bin"), generated(MiB+5, 701, "second.bin")} }
+	a := startQueue(t, m, e.options(map[string]any{"path": "lazy", "partSize": MiB}))
+	require.Equal(t, 2, a.add(items()))
+	for _, f := range a.done() {
+		require.Equal(t, smh.FileDone, f.State, "%s: %s", f.Path, f.ErrorCode)
+	}
+	assert.Equal(t, 1, spy.Get("n").Int(), "the first queue opened IndexedDB")
+	before := e.counts()
+
+	b := startQueue(t, m, e.options(map[string]any{"path": "lazy", "partSize": MiB}))
+	require.Equal(t, 2, b.add(items()))
+	for _, f := range b.done() {
+		assert.Equal(t, "skipped", f.State, f.Path)
+	}
+	assert.Equal(t, before["part"], e.counts()["part"], "no part sent again")
+	assert.Equal(t, 1, spy.Get("n").Int(), "one database for every queue")
+}
+
+// A queue's add hands its files on only once ready resolves (the resume
+// records are in), listing them meanwhile.
+func TestFrontQueueWaitsForReady(t *testing.T) {
+	folders, err := awaitJS(t, dynamicImport.Invoke(controlURL(t)+"/src/smh-upload-folders.js"))
+	require.NoError(t, err)
+	h := jsGlobal.Get("Function").New("frontQueue", `let open;
+		const gate = new Promise((r) => (open = r));
+		const h = { lists: [], open };
+		const inner = { add: (list) => (h.lists.push(list), list.length), done: Promise.resolve([]) };
+		h.q = frontQueue(inner, gate);
+		h.added = h.q.add([{ file: new Blob(["abc"]), path: "a.txt" }, { file: new Blob([]), path: "b.txt" }]);
+		// a turn of the event loop: the listing (promises only) is done by then
+		h.turn = new Promise((r) => setTimeout(r, 0));
+		return h;`).Invoke(folders.Get("frontQueue"))
+	_, err = awaitJS(t, h.Get("turn"))
+	require.NoError(t, err)
+	assert.Equal(t, 0, h.Get("lists").Length(), "no file handed on before ready")
+	h.Call("open")
+	n, err := awaitJS(t, h.Get("added"))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n.Int())
+	require.Equal(t, 1, h.Get("lists").Length())
+	assert.Equal(t, "b.txt", h.Get("lists").Index(0).Index(1).Get("path").String())
+}

@@ -123,15 +123,18 @@ async function walkHandle(handle, prefix, out, file) {
 
 /**
  * frontQueue wraps a queue whose add takes a collected list (the module's
- * own, or the Worker's through messages) into the API's: add walks first,
- * and done waits for the walks under way.
+ * own, or the Worker's through messages) into the API's: add walks first
+ * (and waits for ready, if given), and done waits for the adds under way.
  */
-export function frontQueue(inner) {
+export function frontQueue(inner, ready = Promise.resolve()) {
   const walking = new Set();
   const waitDone = () => (walking.size === 0 ? inner.done : Promise.allSettled([...walking]).then(waitDone));
   return Object.freeze({
     add(items) {
-      const added = collect(items).then((list) => inner.add(list));
+      // The files reach Go once they are listed and the queue's resume
+      // records are in (ready): a file that starts without them would be
+      // sent again.
+      const added = Promise.all([collect(items), ready]).then(([list]) => inner.add(list));
       walking.add(added);
       const forget = () => walking.delete(added);
       added.then(forget, forget);

@@ -25,7 +25,6 @@ export async function start({ wasm, exec, module }) {
   // Decode the module's data (inflating the deflated part) meanwhile too.
   const data = compiled.then((m) => dataRuns(dataPayload(m)));
   data.catch(() => {}); // reported below
-  const records = openRecords(); // the queue's resume records, alongside
   const Go = await goClass(exec);
   if (typeof Go !== "function") {
     throw new Error(`smh-upload: ${exec ?? "the bundled wasm_exec.js"} did not define Go`);
@@ -48,8 +47,16 @@ export async function start({ wasm, exec, module }) {
     const goSlots = api.slots;
     api.slots = (n) => goSlots(checkSlots(n));
     const goQueue = api.queue;
-    const store = await records;
-    api.queue = (options) => frontQueue(goQueue(checkQueueOptions(options), store));
+    // The queue's resume records open with the first queue(), not here: an
+    // upload() never reads them, and in a fresh profile creating the
+    // database took the browser's thread 8-19 ms during the start-up. The
+    // queue hands no file to Go before they are in (frontQueue's ready).
+    let records;
+    api.queue = (options) => {
+      const checked = checkQueueOptions(options);
+      records ??= deferredStore(openRecords());
+      return frontQueue(goQueue(checked, records.store), records.ready);
+    };
     const memory = instance.exports.mem;
     // Bytes of WebAssembly memory in use by the module: what uploads must
     // not grow (parts stay in the browser, not in Go memory).
@@ -259,8 +266,30 @@ export function openRecords() {
       }
     };
   });
-  // Start-up must not wait on storage for long: 1 s, then no resume.
+  // A queue's first files must not wait on storage for long: 1 s, then no resume.
   return Promise.race([opened, new Promise((resolve) => setTimeout(resolve, 1000, null))]);
+}
+
+/**
+ * deferredStore stands for the store that opened (openRecords) will resolve
+ * to: Go takes a store when the queue is made, and reads it only once a file
+ * starts, which frontQueue holds back until ready. With no database (null)
+ * it holds nothing and keeps nothing, as a queue without resume would.
+ * @param {Promise<ReturnType<typeof recordStore> | null>} opened
+ */
+function deferredStore(opened) {
+  let st = null;
+  return {
+    ready: opened.then((s) => {
+      st = s;
+    }),
+    store: {
+      getItem: (k) => (st ? st.getItem(k) : null),
+      setItem: (k, v) => st?.setItem(k, v),
+      removeItem: (k) => st?.removeItem(k),
+      keys: () => (st ? st.keys() : []),
+    },
+  };
 }
 
 function recordStore(db, keys, values) {
