@@ -49,7 +49,7 @@ export async function start({ wasm, exec, module }) {
     const goQueue = api.queue;
     // The queue's resume records open with the first queue(), not here: an
     // upload() never reads them, and in a fresh profile creating the
-    // database took the browser's thread 8-19 ms during the start-up. The
+    // database cost the start-up 8-19 ms of CPU (README, Performance). The
     // queue hands no file to Go before they are in (frontQueue's ready).
     let records;
     api.queue = (options) => {
