@@ -101,7 +101,7 @@ func threadMedians(runs []StartupRun) map[string]float64 {
 
 // processClasses are the process classes of StartupRun.CPUMs's keys ("<class> <thread group>"), in
 // the order the by-process table gives them.
-var processClasses = []string{"browser", "renderer", "network", "gpu", "other"}
+var processClasses = []string{ClassBrowser, ClassRenderer, ClassNetwork, ClassGPU, ClassOther}
 
 // processMedians is the median CPU time of each process class over runs: per run, the sum of the
 // class's thread groups (0 in a run that lacks it).
