@@ -133,8 +133,9 @@ func TestInPagePage(t *testing.T) {
 	assert.NotContains(t, worker, "worker: false")
 }
 
-// Each module row is measured against the floor of its own folder's smh.wasm, however many floors of
-// other .wasm files (-variants) come after it.
+// Each module row is measured against the floor of its own folder's smh.wasm, or the floor variant
+// named after it with "floor" appended, however many floors of other .wasm files (-variants) come
+// after it.
 func TestOverFloor(t *testing.T) {
 	cell := func(ready, cpu float64) map[StartupColumn]StartupCell {
 		out := map[StartupColumn]StartupCell{}
@@ -147,12 +148,17 @@ func TestOverFloor(t *testing.T) {
 		{StartupRow: StartupRow{ID: StartupModule, Name: "the module", Kind: KindModule, Base: "/module"}, Cells: cell(200, 400)},
 		{StartupRow: StartupRow{ID: StartupFloor, Name: "its floor", Kind: KindFloor, Base: "/module"}, Cells: cell(130, 250)},
 		{StartupRow: StartupRow{ID: "c32", Name: "another floor", Kind: KindFloor, Base: "/module-c32"}, Cells: cell(150, 260)},
+		{StartupRow: StartupRow{ID: "gohello", Name: "empty Go", Kind: KindModule, Base: "/module-gohello"}, Cells: cell(170, 300)},
+		{StartupRow: StartupRow{ID: "gohellofloor", Name: "its floor", Kind: KindFloor, Base: "/module-gohellofloor"}, Cells: cell(100, 190)},
 	}}}
 	var b strings.Builder
 	rep.writeOverFloor(&b, "- ")
 	assert.Equal(t, "- the module over the floor (what the loader adds to compiling its smh.wasm): "+
 		"cold, no preload +70 ms (CPU +150), cold, README's preload tags +70 ms (CPU +150), "+
-		"warm (second visit, same profile) +70 ms (CPU +150).\n", b.String())
+		"warm (second visit, same profile) +70 ms (CPU +150).\n"+
+		"- empty Go over the floor (what the loader adds to compiling its smh.wasm): "+
+		"cold, no preload +70 ms (CPU +110), cold, README's preload tags +70 ms (CPU +110), "+
+		"warm (second visit, same profile) +70 ms (CPU +110).\n", b.String())
 }
 
 // CPU by process sums each class's thread groups in a run, then takes the median over runs; a class

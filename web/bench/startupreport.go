@@ -287,13 +287,14 @@ func (rep *Report) writeStartupNotes(w io.Writer, lead string) {
 }
 
 // writeOverFloor writes what each module row adds to its floor (the floor of the same folder's
-// smh.wasm, compiled alone): its loader's own cost, which the file's size does not set. Floors of
-// other folders (-variants of a .wasm alone) are no module's.
+// smh.wasm, compiled alone, or the floor variant named after it with "floor" appended, as make
+// wasm-gohello's pair is run): its loader's own cost, which the file's size does not set. Other
+// floors (-variants of a .wasm alone) are no module's.
 func (rep *Report) writeOverFloor(w io.Writer, lead string) {
 	floors := map[string]StartupResult{}
 	for _, row := range rep.Startup.Rows {
 		if row.Kind == KindFloor {
-			floors[row.Base] = row
+			floors[strings.TrimSuffix(row.Base, "floor")] = row
 		}
 	}
 	for _, row := range rep.Startup.Rows {
