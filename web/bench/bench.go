@@ -236,11 +236,14 @@ type harness struct {
 	// or the emulator's own listeners.
 	endpoint, cosEndpoint string
 	pageURL               string
-	src                   string // the source file
-	srcCRC                uint64
-	moduleV               string
-	cosV                  string
-	mu                    sync.Mutex
+	// startupURL is where the start-up visits reach the page server: pageURL, or on a shaped link the
+	// proxy whose rate holds the download.
+	startupURL string
+	src        string // the source file
+	srcCRC     uint64
+	moduleV    string
+	cosV       string
+	mu         sync.Mutex
 	// tls serves both hosts over HTTPS (HTTP/2 by ALPN) with the certificate cert, which the browser is
 	// told to accept; protos counts the requests by HTTP version.
 	tls    bool
@@ -383,9 +386,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	h.pageURL = "http://" + ln.Addr().String() + "/"
+	h.startupURL = h.pageURL
 
-	// Start-up first, while nothing of the uploads' is left on the machine.
+	// Start-up first, while nothing of the uploads' is left on the machine. On a shaped link its pages
+	// come through it: a visit downloads the uploader, where an upload's bytes go the other way.
 	if cfg.StartupRounds > 0 {
+		if cfg.Link != nil {
+			sh, addrs, err := startLink(*cfg.Link, rateDown, ln.Addr().String())
+			if err != nil {
+				return nil, err
+			}
+			defer sh.stop()
+			h.startupURL = "http://" + addrs[0] + "/"
+		}
 		if rep.Startup, err = h.runStartup(ctx, pages, cfg.StartupRounds); err != nil {
 			return nil, err
 		}

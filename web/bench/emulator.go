@@ -53,7 +53,7 @@ func (h *harness) startEmulator() (stop func(), err error) {
 	cosAddr, apiAddr := cosLn.Addr().String(), apiLn.Addr().String()
 	if h.cfg.Link != nil {
 		var addrs []string
-		if sh, addrs, err = startLink(*h.cfg.Link, cosAddr, apiAddr); err != nil {
+		if sh, addrs, err = startLink(*h.cfg.Link, rateUp, cosAddr, apiAddr); err != nil {
 			return nil, err
 		}
 		cosAddr, apiAddr = addrs[0], addrs[1]

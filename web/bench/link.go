@@ -16,9 +16,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// This file is the shaped link: users' uplinks are not loopback. Chromium reaches the emulator through
+// This file is the shaped link: users' links are not loopback. Chromium reaches the emulator through
 // in-process toxiproxy proxies (one per host) that add half the round-trip time in each direction and,
-// toward the storage host, let the bytes of every connection together through at the link's rate. The
+// toward the storage host, let the bytes of every connection together through at the link's rate; the
+// start-up visits reach the page server through one whose rate holds the other way, the download. The
 // kernel here has no netem qdisc, and tbf alone adds no latency.
 
 // Link is a shaped path between the browser and the emulator.
@@ -61,10 +62,17 @@ type shaper struct {
 	proxies []*toxiproxy.Proxy
 }
 
+// The directions a link's rate can hold, in toxiproxy's names: the bytes toward the server (uploads) or
+// back from it (a page's files).
+const (
+	rateUp   = "upstream"
+	rateDown = "downstream"
+)
+
 // startLink starts a proxy on 127.0.0.1 for each upstream host:port and returns their addresses in the
-// same order. Every proxy delays each direction by half the RTT; the first (the storage host) also holds
-// the upload direction to the link's rate.
-func startLink(l Link, upstreams ...string) (*shaper, []string, error) {
+// same order. Every proxy delays each direction by half the RTT; the first also holds direction
+// (rateUp or rateDown) to the link's rate.
+func startLink(l Link, direction string, upstreams ...string) (*shaper, []string, error) {
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
 	s := &shaper{}
 	var addrs []string
@@ -79,8 +87,8 @@ func startLink(l Link, upstreams ...string) (*shaper, []string, error) {
 		var add []string
 		if i == 0 {
 			// The rate first, then the latency, which counts from when the rate let a chunk through.
-			add = append(add, fmt.Sprintf(`{"name":"rate","type":%q,"stream":"upstream","attributes":{"bytesPerSecond":%d}}`,
-				linkRateType, int64(l.Mbit*1e6/8)))
+			add = append(add, fmt.Sprintf(`{"name":"rate","type":%q,"stream":%q,"attributes":{"bytesPerSecond":%d}}`,
+				linkRateType, direction, int64(l.Mbit*1e6/8)))
 		}
 		if half > 0 {
 			add = append(add,

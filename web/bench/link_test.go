@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"testing"
@@ -30,14 +31,16 @@ func TestParseLink(t *testing.T) {
 	assert.Equal(t, "40 ms RTT, 100 Mbit/s", Links["wan"].String())
 }
 
-// TestLinkShapes sends through a link to a server that answers each line: a round trip takes at least the
-// RTT, and bytes sent toward the storage host (the first upstream) pass at most at the link's rate,
-// shared by every connection. Only lower bounds are checked: a loaded machine makes both slower, never
-// faster.
+// TestLinkShapes sends through a link to a server that answers each line, for each direction its rate
+// can hold: a round trip takes at least the RTT, and the bytes sent toward the server (the storage host's
+// proxy) or back from it (the page server's) pass at most at the link's rate, shared by every connection.
+// Only lower bounds are checked: a loaded machine makes both slower, never faster.
 func TestLinkShapes(t *testing.T) {
+	const size = 256_000
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
+	// A line "get" is answered with size bytes and "ok", any other line with "ok".
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -46,50 +49,66 @@ func TestLinkShapes(t *testing.T) {
 			}
 			go func() {
 				defer c.Close()
-				buf := make([]byte, 64<<10)
+				r := bufio.NewReaderSize(c, 64<<10)
 				for {
-					n, err := c.Read(buf)
-					if n > 0 && buf[n-1] == '\n' {
-						c.Write([]byte("ok\n"))
+					line, err := r.ReadSlice('\n')
+					if err == bufio.ErrBufferFull {
+						continue
 					}
 					if err != nil {
 						return
 					}
+					if string(line) == "get\n" {
+						c.Write(make([]byte, size))
+					}
+					c.Write([]byte("ok\n"))
 				}
 			}()
 		}
 	}()
-	l := Link{RTT: 40 * time.Millisecond, Mbit: 8} // 1 MB/s
-	sh, addrs, err := startLink(l, ln.Addr().String())
-	require.NoError(t, err)
-	defer sh.stop()
+	for _, direction := range []string{rateUp, rateDown} {
+		t.Run(direction, func(t *testing.T) {
+			l := Link{RTT: 40 * time.Millisecond, Mbit: 8} // 1 MB/s
+			sh, addrs, err := startLink(l, direction, ln.Addr().String())
+			require.NoError(t, err)
+			defer sh.stop()
 
-	dial := func() net.Conn {
-		c, err := net.Dial("tcp", addrs[0])
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	roundTrip := func(c net.Conn, payload []byte) time.Duration {
-		start := time.Now()
-		_, err := c.Write(append(payload, '\n'))
-		require.NoError(t, err)
-		ans := make([]byte, 3)
-		_, err = io.ReadFull(c, ans)
-		require.NoError(t, err)
-		require.Equal(t, "ok\n", string(ans))
-		return time.Since(start)
-	}
-	c := dial()
-	assert.GreaterOrEqual(t, roundTrip(c, nil), l.RTT, "one round trip")
+			dial := func() net.Conn {
+				c, err := net.Dial("tcp", addrs[0])
+				require.NoError(t, err)
+				t.Cleanup(func() { c.Close() })
+				return c
+			}
+			// roundTrip sends a line and reads its answer: with big, size bytes in the rate's direction.
+			roundTrip := func(c net.Conn, big bool) time.Duration {
+				start := time.Now()
+				line, want := []byte("ping\n"), 3
+				switch {
+				case big && direction == rateUp:
+					line = append(make([]byte, size), '\n')
+				case big:
+					line, want = []byte("get\n"), size+3
+				}
+				_, err := c.Write(line)
+				require.NoError(t, err)
+				ans := make([]byte, want)
+				_, err = io.ReadFull(c, ans)
+				require.NoError(t, err)
+				require.Equal(t, "ok\n", string(ans[want-3:]))
+				return time.Since(start)
+			}
+			c := dial()
+			assert.GreaterOrEqual(t, roundTrip(c, false), l.RTT, "one round trip")
 
-	// 256 KB on each of two connections at once: 512 KB through a 1 MB/s link take at least 0.5 s.
-	done := make(chan time.Duration, 2)
-	start := time.Now()
-	for _, c := range []net.Conn{c, dial()} {
-		go func() { done <- roundTrip(c, make([]byte, 256_000)) }()
+			// 256 KB on each of two connections at once: 512 KB through a 1 MB/s link take at least 0.5 s.
+			done := make(chan time.Duration, 2)
+			start := time.Now()
+			for _, c := range []net.Conn{c, dial()} {
+				go func() { done <- roundTrip(c, true) }()
+			}
+			<-done
+			<-done
+			assert.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "the rate is the link's, shared")
+		})
 	}
-	<-done
-	<-done
-	assert.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "the rate is the link's, shared")
 }

@@ -215,7 +215,10 @@ type StartupResult struct {
 type StartupTable struct {
 	Rounds int `json:"rounds"`
 	// Stay is the most a module's cold visit stayed for V8's code cache (Config.StartupStay).
-	Stay time.Duration   `json:"stay"`
+	Stay time.Duration `json:"stay"`
+	// Link is the shaped link the pages came through (Config.Link, its rate on the download); "" on
+	// loopback.
+	Link string          `json:"link,omitempty"`
 	Rows []StartupResult `json:"rows"`
 	Runs []StartupRun    `json:"runs"`
 }
@@ -294,6 +297,9 @@ func readmeWasmPreload(base string) string {
 func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (*StartupTable, error) {
 	rows := startupRows(h.cfg.StartupVariants, h.cfg.StartupImmutable)
 	t := &StartupTable{Rounds: rounds, Stay: cmp.Or(h.cfg.StartupStay, DefaultStartupStay)}
+	if h.cfg.Link != nil {
+		t.Link = h.cfg.Link.String()
+	}
 	for round := 1; round <= rounds; round++ {
 		for i := range rows {
 			row := rows[(i+round-1)%len(rows)]
@@ -308,7 +314,7 @@ func (h *harness) runStartup(ctx context.Context, srv *pageServer, rounds int) (
 				if err != nil {
 					return nil, err
 				}
-				u := h.pageURL + "startup?kind=" + url.QueryEscape(string(row.Kind)) + "&base=" + url.QueryEscape(row.Base)
+				u := h.startupURL + "startup?kind=" + url.QueryEscape(string(row.Kind)) + "&base=" + url.QueryEscape(row.Base)
 				if row.InPage {
 					u += "&inpage=1"
 				}

@@ -369,7 +369,11 @@ func (rep *Report) writeStartupMarkdown(w io.Writer, command string) {
 	table("start-up CPU: ms that Chromium's threads ran from navigation to ready (+ over the bare page), median", startupCPUCell)
 	fmt.Fprintln(w)
 	table("start-up CPU per visit by process: ms, "+strings.Join(processClasses, " / ")+", median", startupProcessCell)
-	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), loopback. `%s`, %s.\n\n",
-		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, command, rep.Date.Format("2006-01-02"))
+	path := "loopback"
+	if st.Link != "" {
+		path = st.Link + " (the download's rate, shared by every connection)"
+	}
+	fmt.Fprintf(w, "\nHeadless %s, %d CPUs (load average %s at the start, %s at the end), %s. `%s`, %s.\n\n",
+		rep.Machine.Chromium, rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, path, command, rep.Date.Format("2006-01-02"))
 	rep.writeStartupNotes(w, "- ")
 }

@@ -58,7 +58,7 @@ func run() error {
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up on one upload (and its browser) after this long")
 	profile := flag.String("profile", "", "write a V8 CPU profile of each upload's main thread into this directory")
 	candidate := flag.String("candidate", "", "also run the module built in this directory (smh.wasm, wasm_exec.js, smh-upload.js), checks on and off")
-	linkFlag := flag.String("link", os.Getenv("BENCH_LINK"), "shape the path to the emulator: wan (40 ms RTT, 100 Mbit/s), lan (4 ms, 1 Gbit/s) or RTT,RATE like 40ms,100mbit (env BENCH_LINK)")
+	linkFlag := flag.String("link", os.Getenv("BENCH_LINK"), "shape the paths from Chromium: to the emulator (the rate on the upload) and, for start-up, to the pages (the rate on the download); wan (40 ms RTT, 100 Mbit/s), lan (4 ms, 1 Gbit/s) or RTT,RATE like 40ms,10mbit (env BENCH_LINK)")
 	variants := flag.String("variants", "", "also run these builds, verified, in their Worker: name=dir,name=dir,…; with -only startup, a start-up row each, in the same rounds")
 	flag.Parse()
 
