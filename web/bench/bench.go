@@ -386,19 +386,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	h.pageURL = "http://" + ln.Addr().String() + "/"
-	h.startupURL = h.pageURL
 
-	// Start-up first, while nothing of the uploads' is left on the machine. On a shaped link its pages
-	// come through it: a visit downloads the uploader, where an upload's bytes go the other way.
+	// Start-up first, while nothing of the uploads' is left on the machine.
 	if cfg.StartupRounds > 0 {
-		if cfg.Link != nil {
-			sh, addrs, err := startLink(*cfg.Link, rateDown, ln.Addr().String())
-			if err != nil {
-				return nil, err
-			}
-			defer sh.stop()
-			h.startupURL = "http://" + addrs[0] + "/"
+		stopLink, err := h.startupPath(ln.Addr().String())
+		if err != nil {
+			return nil, err
 		}
+		defer stopLink()
 		if rep.Startup, err = h.runStartup(ctx, pages, cfg.StartupRounds); err != nil {
 			return nil, err
 		}
@@ -421,6 +416,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Module, rep.COSSDK = h.moduleV, h.cosV
 	rep.Rows = aggregate(cfg.Contestants, rep.Runs)
 	return rep, nil
+}
+
+// startupPath sets startupURL, where the start-up visits reach the page server at addr: on a shaped
+// link through it, its rate on the download (a visit downloads the uploader, where an upload's bytes go
+// the other way), else straight. stop closes the link's proxy.
+func (h *harness) startupPath(addr string) (stop func(), err error) {
+	h.startupURL = "http://" + addr + "/"
+	if h.cfg.Link == nil {
+		return func() {}, nil
+	}
+	sh, addrs, err := startLink(*h.cfg.Link, rateDown, addr)
+	if err != nil {
+		return nil, err
+	}
+	h.startupURL = "http://" + addrs[0] + "/"
+	return sh.stop, nil
 }
 
 // DefaultChromium is $SMH_CHROMIUM, else /usr/bin/chromium.

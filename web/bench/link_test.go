@@ -6,6 +6,9 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,4 +114,44 @@ func TestLinkShapes(t *testing.T) {
 			assert.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "the rate is the link's, shared")
 		})
 	}
+}
+
+// TestStartupPath checks that the start-up visits come through a shaped link when there is one, with its
+// rate on the download: a page of 256 KB through a 1 MB/s link takes at least the RTT and the time the
+// rate lets its bytes through after the first burst, and reaches the server. Without a link they reach the server straight.
+func TestStartupPath(t *testing.T) {
+	page := make([]byte, 256_000)
+	var served atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Write(page)
+	}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	get := func(u string) time.Duration {
+		start := time.Now()
+		res, err := http.Get(u + "startup")
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		require.Len(t, b, len(page))
+		return time.Since(start)
+	}
+
+	h := &harness{}
+	stop, err := h.startupPath(addr)
+	require.NoError(t, err)
+	stop()
+	assert.Equal(t, "http://"+addr+"/", h.startupURL, "no link: straight to the page server")
+
+	l := Link{RTT: 40 * time.Millisecond, Mbit: 8} // 1 MB/s
+	h = &harness{cfg: Config{Link: &l}}
+	stop, err = h.startupPath(addr)
+	require.NoError(t, err)
+	defer stop()
+	require.NotEqual(t, "http://"+addr+"/", h.startupURL)
+	atRate := time.Duration(len(page)-rateBurst) * time.Second / 1_000_000
+	assert.GreaterOrEqual(t, get(h.startupURL), l.RTT+atRate, "the page came through the link's download rate")
+	assert.Equal(t, int32(1), served.Load())
 }
