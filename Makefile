@@ -137,6 +137,17 @@ MODULE_JS := $(DIST)/smh-upload.js $(DIST)/smh-upload-worker.js
 ESBUILD   := $(GO) tool esbuild --bundle --format=esm --target=es2022 --log-level=warning
 GO_NOTICE := // Includes the wasm_exec.js of $(shell $(GO) env GOVERSION): Copyright 2018 The Go Authors. All rights reserved. Use of this source code is governed by a BSD-style license that can be found in Go's LICENSE file.
 
+# ship_wasm makes Go's output $(1) the shipped $(2)/smh.wasm, with its .gz
+# and .br beside it: wasm-opt, the data segments moved and partly deflated
+# (wasmsize), gzip -9 and Brotli 11. make wasm and make wasm-gohello share it,
+# so that the empty Go program is always shrunk as the module is.
+define ship_wasm
+$(WASM_OPT) $(WASM_OPT_FLAGS) $(1) -o $(2)/smh.wasm
+$(GO) run ./wasm/internal/wasmsize/cmd -movedata $(WASM_PACK_GAP) -deflate $(WASM_DEFLATE_LOSS) $(2)/smh.wasm
+gzip -9 -n -c $(2)/smh.wasm > $(2)/smh.wasm.gz
+$(GO) run ./wasm/internal/brotli $(2)/smh.wasm
+endef
+
 ## wasm: build wasm/dist/{smh.wasm,smh.wasm.br,smh.wasm.gz,wasm_exec.js,smh-upload*.js,smh-upload.d.ts}, ./wasm_exec.js, and the demo's copies; prints raw, gzip and Brotli sizes
 wasm: $(WASM_OPT)
 	@if GOOS=js GOARCH=wasm $(GO) list -deps ./wasm/... | grep -qx net/http; then \
@@ -146,15 +157,12 @@ wasm: $(WASM_OPT)
 	@# whose build ID is current alone, and the moved smh.wasm keeps that ID,
 	@# so a new -movedata setting would otherwise never reach dist/.
 	GOOS=js GOARCH=wasm GOEXPERIMENT=$(WASM_GOEXPERIMENT) $(GO) build -trimpath $(WASM_GCFLAGS) -ldflags='-s -w -X main.version=$(VERSION)' -o $(BIN)/smh-go.wasm ./wasm
-	$(WASM_OPT) $(WASM_OPT_FLAGS) $(BIN)/smh-go.wasm -o $(DIST)/smh.wasm
-	$(GO) run ./wasm/internal/wasmsize/cmd -movedata $(WASM_PACK_GAP) -deflate $(WASM_DEFLATE_LOSS) $(DIST)/smh.wasm
+	$(call ship_wasm,$(BIN)/smh-go.wasm,$(DIST))
 	cp "$(GOROOT)/lib/wasm/wasm_exec.js" wasm_exec.js
 	rm -f $(DIST)/*.js
 	cp wasm_exec.js wasm/smh-upload.d.ts $(DIST)/
 	$(ESBUILD) wasm/smh-upload.js --outfile=$(DIST)/smh-upload.js
 	$(ESBUILD) wasm/smh-upload-worker.js --inject:wasm_exec.js --banner:js="$(GO_NOTICE)" --outfile=$(DIST)/smh-upload-worker.js
-	gzip -9 -n -c $(DIST)/smh.wasm > $(DIST)/smh.wasm.gz
-	$(GO) run ./wasm/internal/brotli $(DIST)/smh.wasm
 	cp $(DIST)/smh.wasm $(DIST)/smh.wasm.br $(DIST)/smh.wasm.gz $(DIST)/wasm_exec.js $(MODULE_JS) $(SITE)/
 	@raw=$$(wc -c < $(DIST)/smh.wasm); gz=$$(wc -c < $(DIST)/smh.wasm.gz); br=$$(wc -c < $(DIST)/smh.wasm.br); \
 		echo "smh.wasm: $$raw bytes raw (budget $(WASM_RAW_BUDGET)), $$gz gzip -9 (budget $(WASM_GZIP_BUDGET)), $$br Brotli 11"; \
@@ -166,10 +174,7 @@ GOHELLO := $(BIN)/gohello
 wasm-gohello: wasm
 	@mkdir -p $(GOHELLO)/dist $(GOHELLO)/floor
 	GOOS=js GOARCH=wasm GOEXPERIMENT=$(WASM_GOEXPERIMENT) $(GO) build -trimpath -ldflags='-s -w' -o $(GOHELLO)/go.wasm ./web/bench/gohello
-	$(WASM_OPT) $(WASM_OPT_FLAGS) $(GOHELLO)/go.wasm -o $(GOHELLO)/dist/smh.wasm
-	$(GO) run ./wasm/internal/wasmsize/cmd -movedata $(WASM_PACK_GAP) -deflate $(WASM_DEFLATE_LOSS) $(GOHELLO)/dist/smh.wasm
-	gzip -9 -n -c $(GOHELLO)/dist/smh.wasm > $(GOHELLO)/dist/smh.wasm.gz
-	$(GO) run ./wasm/internal/brotli $(GOHELLO)/dist/smh.wasm
+	$(call ship_wasm,$(GOHELLO)/go.wasm,$(GOHELLO)/dist)
 	cp $(DIST)/smh-upload.js $(DIST)/smh-upload-worker.js $(DIST)/wasm_exec.js $(GOHELLO)/dist/
 	cp $(GOHELLO)/dist/smh.wasm $(GOHELLO)/dist/smh.wasm.br $(GOHELLO)/dist/smh.wasm.gz $(GOHELLO)/floor/
 
