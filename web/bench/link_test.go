@@ -4,6 +4,7 @@ package bench
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -82,8 +83,10 @@ func TestLinkShapes(t *testing.T) {
 				t.Cleanup(func() { c.Close() })
 				return c
 			}
-			// roundTrip sends a line and reads its answer: with big, size bytes in the rate's direction.
-			roundTrip := func(c net.Conn, big bool) time.Duration {
+			// roundTrip sends a line and reads its answer, "ok" at its end: with big, size bytes in the
+			// rate's direction. It returns its error rather than failing, as it also runs off the test's
+			// goroutine.
+			roundTrip := func(c net.Conn, big bool) (time.Duration, error) {
 				start := time.Now()
 				line, want := []byte("ping\n"), 3
 				switch {
@@ -92,25 +95,34 @@ func TestLinkShapes(t *testing.T) {
 				case big:
 					line, want = []byte("get\n"), size+3
 				}
-				_, err := c.Write(line)
-				require.NoError(t, err)
+				if _, err := c.Write(line); err != nil {
+					return 0, err
+				}
 				ans := make([]byte, want)
-				_, err = io.ReadFull(c, ans)
-				require.NoError(t, err)
-				require.Equal(t, "ok\n", string(ans[want-3:]))
-				return time.Since(start)
+				if _, err := io.ReadFull(c, ans); err != nil {
+					return 0, err
+				}
+				if got := string(ans[want-3:]); got != "ok\n" {
+					return 0, fmt.Errorf("answer ends %q, not ok", got)
+				}
+				return time.Since(start), nil
 			}
 			c := dial()
-			assert.GreaterOrEqual(t, roundTrip(c, false), l.RTT, "one round trip")
+			d, err := roundTrip(c, false)
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, d, l.RTT, "one round trip")
 
 			// 256 KB on each of two connections at once: 512 KB through a 1 MB/s link take at least 0.5 s.
-			done := make(chan time.Duration, 2)
+			done := make(chan error, 2)
 			start := time.Now()
 			for _, c := range []net.Conn{c, dial()} {
-				go func() { done <- roundTrip(c, true) }()
+				go func() {
+					_, err := roundTrip(c, true)
+					done <- err
+				}()
 			}
-			<-done
-			<-done
+			require.NoError(t, <-done)
+			require.NoError(t, <-done)
 			assert.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "the rate is the link's, shared")
 		})
 	}
