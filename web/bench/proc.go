@@ -226,10 +226,18 @@ func threadCPU(root int) map[string]float64 {
 				name, _ := os.ReadFile(filepath.Join(dir, e.Name(), "comm"))
 				group = threadGroup(strings.TrimSpace(string(name)))
 			}
-			out[p.class()+" "+group] += ms
+			out[threadKey(p.class(), group)] += ms
 		}
 	}
 	return out
+}
+
+// threadKey is threadCPU's key for a thread group of a process class, and keyClass the class back.
+func threadKey(class, group string) string { return class + " " + group }
+
+func keyClass(key string) string {
+	class, _, _ := strings.Cut(key, " ")
+	return class
 }
 
 // threadGroup is a thread's name without the number Chromium gives each thread of a pool.

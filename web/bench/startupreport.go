@@ -111,7 +111,7 @@ func processMedians(runs []StartupRun) map[string]float64 {
 		out[class] = median(collect(runs, func(r StartupRun) float64 {
 			var sum float64
 			for k, v := range r.CPUMs {
-				if c, _, _ := strings.Cut(k, " "); c == class {
+				if keyClass(k) == class {
 					sum += v
 				}
 			}

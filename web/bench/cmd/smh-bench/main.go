@@ -165,45 +165,40 @@ func run() error {
 	return nil
 }
 
-// makeFlags are the flags that make bench-browser passes from its variables (-dist, -cos-sdk and
-// -chromium too, with the paths make has), and outputFlags those that change where results go, not
-// what runs.
+// makeFlags are the flags that make bench-browser passes from its variables, and local the ones
+// that say where results go or where this machine keeps its tools, not what runs.
 var (
-	makeFlags   = []string{"size", "rounds", "startup", "link", "only", "dist", "cos-sdk", "chromium"}
-	outputFlags = []string{"json", "md", "q", "work"}
+	makeFlags = []string{"size", "rounds", "startup", "link", "only", "dist", "cos-sdk", "chromium"}
+	local     = []string{"json", "md", "q", "work", "chromium", "cos-sdk"}
 )
 
 // reproduce is the command that repeats a run whose command line set the flags in set (name to value):
 // the make command while make passes all of them (make bench also runs the native benchmark), else
-// smh-bench itself with every flag that changes what runs, so that a README table of variants says
-// how to get it again.
+// smh-bench itself with every flag that changes what runs, sorted, so that a README table of variants
+// says how to get it again.
 func reproduce(set map[string]string, size string, rounds, startup int, link, only string) string {
-	var extra []string
+	var names []string
+	makeDoes := true
 	for name := range set {
-		if !slices.Contains(makeFlags, name) && !slices.Contains(outputFlags, name) {
-			extra = append(extra, name)
+		if !slices.Contains(local, name) {
+			names = append(names, name)
+			makeDoes = makeDoes && slices.Contains(makeFlags, name)
 		}
 	}
-	if len(extra) == 0 {
-		cmd := fmt.Sprintf("make bench-browser BENCH_SIZE=%s BENCH_ROUNDS=%d BENCH_STARTUP=%d", size, rounds, startup)
-		if link != "" {
-			cmd += " BENCH_LINK=" + link
-		}
-		if only != "" {
-			cmd += " BENCH_ONLY=" + only
+	if !makeDoes {
+		slices.Sort(names)
+		cmd := "go run ./web/bench/cmd/smh-bench"
+		for _, name := range names {
+			cmd += " -" + name + "=" + set[name]
 		}
 		return cmd
 	}
-	names := make([]string, 0, len(set))
-	for name := range set {
-		if !slices.Contains(outputFlags, name) && name != "chromium" && name != "cos-sdk" {
-			names = append(names, name)
-		}
+	cmd := fmt.Sprintf("make bench-browser BENCH_SIZE=%s BENCH_ROUNDS=%d BENCH_STARTUP=%d", size, rounds, startup)
+	if link != "" {
+		cmd += " BENCH_LINK=" + link
 	}
-	slices.Sort(names)
-	cmd := "go run ./web/bench/cmd/smh-bench"
-	for _, name := range names {
-		cmd += " -" + name + "=" + set[name]
+	if only != "" {
+		cmd += " BENCH_ONLY=" + only
 	}
 	return cmd
 }
